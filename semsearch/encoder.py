@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import socket
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,13 +124,17 @@ class SentenceTransformerEncoder:
     def __init__(self, spec: ModelSpec, batch_size: int = 64) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
 
         self.spec = spec
         self.name = spec.name
         self.batch_size = batch_size
         self.model = self._load(SentenceTransformer, spec)
         self.checksum = spec.sha256 or _weights_checksum(spec.name)
-        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        self.dimension = int(self.model.get_embedding_dimension())
 
     @staticmethod
     def _load(factory: Callable, spec: ModelSpec):
@@ -192,7 +197,8 @@ class SentenceTransformerEncoder:
                 return self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
         directory.mkdir(parents=True, exist_ok=True)
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's tracer warnings say nothing a user can act on
             torch.onnx.export(
                 _Hidden(),
                 tuple(sample[n] for n in names),

@@ -125,9 +125,22 @@ class Index:
     paragraphs: list[Paragraph]
     hashes: list[str]
     vectors: np.ndarray
-    faiss_index: object
     lexical: Bm25
     _encoder: Encoder | None = field(default=None, repr=False)
+    _faiss: object | None = field(default=None, repr=False)
+
+    @property
+    def faiss_index(self):
+        """Read on first use: exhaustive search over a small corpus never needs FAISS, so a cold query skips it."""
+        if self._faiss is None:
+            import faiss
+
+            index = faiss.read_index(str(self.directory / "faiss.index"))
+            if index.ntotal != len(self.paragraphs):
+                raise _corrupt(self.directory / "faiss.index", "inconsistent with the paragraphs")
+            apply_search_parameters(index, self.manifest["index"]["type"])
+            self._faiss = index
+        return self._faiss
 
     @property
     def model_name(self) -> str:
@@ -293,14 +306,10 @@ def _load_version(index_dir: Path, version: str, manifest_sha: str) -> Index:
 
 
 def _read_files(directory: Path, manifest: dict) -> Index:
-    import faiss
-
     records = [json.loads(line) for line in (directory / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
     vectors = np.load(directory / "vectors.npy", allow_pickle=False)
-    faiss_index = faiss.read_index(str(directory / "faiss.index"))
-    apply_search_parameters(faiss_index, manifest["index"]["type"])
     lexical = Bm25.load(directory / "lexical.npz")
-    if not (len(records) == vectors.shape[0] == faiss_index.ntotal == lexical.n_documents):
+    if not (len(records) == vectors.shape[0] == manifest["index"]["count"] == lexical.n_documents):
         raise _corrupt(directory / "manifest.json", "inconsistent with its files")
     return Index(
         directory=directory,
@@ -308,7 +317,6 @@ def _read_files(directory: Path, manifest: dict) -> Index:
         paragraphs=[Paragraph.from_dict(r["paragraph"]) for r in records],
         hashes=[r["hash"] for r in records],
         vectors=vectors,
-        faiss_index=faiss_index,
         lexical=lexical,
     )
 
@@ -496,7 +504,6 @@ def build_index(
     index_dir: Path | str,
     config: IndexConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
-    corpus: Corpus | None = None,
 ) -> BuildReport:
     """Parse, embed what changed, and atomically publish a new index build."""
     from filelock import FileLock, Timeout
@@ -505,7 +512,7 @@ def build_index(
     started = time.perf_counter()
     index_dir = Path(index_dir)
     sources = [str(Path(p).resolve()) for p in paths]
-    corpus = corpus or load_corpus(sources)
+    corpus = load_corpus(sources)
     spec = resolve_model(config.model)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)

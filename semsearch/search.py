@@ -210,6 +210,39 @@ class Searcher:
         return dense + self.lexical_weight * (lexical / ceiling if ceiling > 0 else lexical)
 
 
+def check_query(query: str) -> None:
+    """Fail early, before any index or model is loaded, on a query with nothing to search for."""
+    _clean_query(query)
+
+
+def meeting_ordinals(values: Sequence[str], paragraphs: Sequence[Paragraph]) -> tuple[int, ...]:
+    """Meeting filters given as ordinals ("2", "second") or years ("2014")."""
+    meetings = {p.meeting for p in paragraphs if p.meeting}
+    by_year = {m.year: m.ordinal for m in meetings if m.year}
+    words = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+    ordinals = []
+    for value in values:
+        text = value.strip().lower().rstrip(".")
+        text = text[:-2] if text[-2:] in ("st", "nd", "rd", "th") and text[:-2].isdigit() else text
+        if text.isdigit() and int(text) in by_year:
+            ordinals.append(by_year[int(text)])
+        elif text.isdigit() or text in words:
+            ordinals.append(int(text) if text.isdigit() else words[text])
+        else:
+            valid = ", ".join(f"{m.ordinal} ({m.year})" for m in sorted(meetings, key=lambda m: m.ordinal))
+            raise QueryError(f"unknown meeting '{value}'; valid meetings: {valid}")
+    return tuple(ordinals)
+
+
+def neighbours_of(index: Index, paragraph: Paragraph, count: int = 5) -> list[tuple[Paragraph, float]]:
+    """The paragraphs whose stored vectors are closest to this one's."""
+    row = next(i for i, p in enumerate(index.paragraphs) if p.key == paragraph.key)
+    scores = index.vectors @ index.vectors[row]
+    scores[row] = -np.inf
+    order = np.argsort(-scores)[:count]
+    return [(index.paragraphs[i], float(scores[i])) for i in order]
+
+
 def _clean_query(query: str) -> tuple[str, bool]:
     text = " ".join("".join(c if c.isprintable() else " " for c in query).split())
     if not text:

@@ -1,0 +1,5 @@
+"""`python -m semsearch` runs the CLI."""
+
+from semsearch.cli import main
+
+main()

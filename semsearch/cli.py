@@ -1,0 +1,284 @@
+"""The `semsearch` command: a thin Typer layer over the library.
+
+Each command imports what it needs inside its body, so `semsearch query` never pays for torch or
+sentence-transformers when the index carries an ONNX copy of its model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from semsearch.index import Index
+
+DEFAULT_CORPUS = Path("corpus")
+DEFAULT_INDEX = Path("index")
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Semantic search and near-duplicate detection over documents of numbered recommendations.",
+)
+
+IndexDir = Annotated[Path, typer.Option("--index-dir", help="Where the index lives.")]
+NoRebuild = Annotated[
+    bool, typer.Option("--no-rebuild", help="Fail instead of rebuilding when the corpus changed since indexing.")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _say(message: str) -> None:
+    from semsearch.terminal import error_console, plain
+
+    error_console().print(plain(message, style="dim"))
+
+
+def _open(index_dir: Path, no_rebuild: bool, corpus: list[Path] | None = None) -> Index:
+    """The index, built on first use from ./corpus and refreshed when its corpus changed (unless --no-rebuild)."""
+    from semsearch.index import ensure_index
+
+    paths = corpus or ([DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() else None)
+    return ensure_index(paths, index_dir, rebuild=not no_rebuild, on_rebuild=_say)
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or directories (default: corpus/).")] = None,
+    index_dir: IndexDir = DEFAULT_INDEX,
+    model: Annotated[
+        str | None, typer.Option(help="sentence-transformers model name or path (default: packaged MiniLM).")
+    ] = None,
+    index_type: Annotated[str, typer.Option(help="auto, flat, hnsw or ivf.")] = "auto",
+    force: Annotated[bool, typer.Option(help="Re-embed everything instead of reusing unchanged paragraphs.")] = False,
+) -> None:
+    """Parse the corpus, embed new or changed paragraphs, and publish the index atomically."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from semsearch.index import IndexConfig, build_index
+
+    if index_type not in ("auto", "flat", "hnsw", "ivf"):
+        raise typer.BadParameter("choose auto, flat, hnsw or ivf", param_hint="--index-type")
+    sources = paths or [DEFAULT_CORPUS]
+    config = IndexConfig(model=model, index_type=index_type, force=force)  # type: ignore[arg-type]
+    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=_console_err(), transient=True) as progress:
+        task = progress.add_task("embed", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = build_index(sources, index_dir, config, progress=advance)
+    for skipped in report.skipped:
+        _say(f"skipped {skipped}")
+    _console().print(f"{report}\nindex written to {index_dir}")
+
+
+def _console_err():
+    from semsearch.terminal import error_console
+
+    return error_console()
+
+
+@app.command()
+def query(
+    text: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="How many paragraphs to return.")] = 10,
+    section: Annotated[
+        list[str] | None, typer.Option(help="Only this section: numeral (V) or title words (marking).")
+    ] = None,
+    meeting: Annotated[list[str] | None, typer.Option(help="Only this meeting: ordinal (2) or year (2014).")] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="Only this document id.")] = None,
+    mode: Annotated[str, typer.Option(help="dense, lexical or hybrid.")] = "hybrid",
+    as_json: JsonFlag = False,
+    index_dir: IndexDir = DEFAULT_INDEX,
+    no_rebuild: NoRebuild = False,
+) -> None:
+    """Ranked paragraphs for a plain-language query."""
+    from semsearch.search import Filters, Searcher, check_query, meeting_ordinals
+
+    check_query(text)
+    loaded = _open(index_dir, no_rebuild)
+    filters = Filters(
+        sections=tuple(section or ()),
+        meetings=meeting_ordinals(meeting or (), loaded.paragraphs),
+        docs=tuple(doc or ()),
+    )
+    result = Searcher(loaded).search(text, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
+    for note in result.notes:
+        _say(note)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    from semsearch.terminal import results_table
+
+    if result.hits:
+        _console().print(results_table(result))
+
+
+@app.command()
+def show(
+    number: Annotated[str, typer.Argument(help="Paragraph number as printed, e.g. 52 or 115.3.")],
+    doc: Annotated[str | None, typer.Option(help="Document id, when several documents share numbers.")] = None,
+    neighbours: Annotated[int, typer.Option(help="How many nearest paragraphs to list.")] = 5,
+    index_dir: IndexDir = DEFAULT_INDEX,
+    no_rebuild: NoRebuild = False,
+) -> None:
+    """One paragraph with its metadata, nearest neighbours and flagged repeats."""
+    from semsearch.corpus import load_corpus
+    from semsearch.errors import IndexMissingError
+    from semsearch.terminal import paragraph_panel
+
+    try:
+        loaded = _open(index_dir, no_rebuild)
+    except IndexMissingError:
+        paragraph = load_corpus([DEFAULT_CORPUS]).find(number, doc)
+        _console().print(paragraph_panel(paragraph))
+        return
+    from semsearch.dedup import find_duplicates
+    from semsearch.search import neighbours_of
+
+    paragraph = _find(loaded, number, doc)
+    near = neighbours_of(loaded, paragraph, neighbours)
+    report = find_duplicates(loaded)
+    repeats = report.repeats_of(paragraph)
+    _console().print(paragraph_panel(paragraph, near, [(p.paragraph, p.kind, p.score) for p in repeats]))
+
+
+def _find(loaded: Index, number: str, doc: str | None):
+    from semsearch.corpus import Corpus, Document
+
+    documents = {}
+    for p in loaded.paragraphs:
+        documents.setdefault(p.doc, []).append(p)
+    corpus = Corpus(tuple(Document(d, "", "", tuple(ps), ()) for d, ps in documents.items()))
+    return corpus.find(number, doc)
+
+
+@app.command("corpus")
+def corpus_summary(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or directories (default: corpus/).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Paragraphs per section × meeting."""
+    from semsearch.corpus import load_corpus
+
+    corpus = load_corpus(paths or [DEFAULT_CORPUS])
+    for skipped in corpus.skipped:
+        _say(f"skipped {skipped}")
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "documents": [d.doc for d in corpus.documents],
+                    "paragraphs": [p.to_dict() for p in corpus.paragraphs],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    from semsearch.terminal import corpus_table
+
+    _console().print(corpus_table(corpus))
+
+
+@app.command("eval")
+def evaluate_queries(
+    queries: Annotated[Path, typer.Argument(help='JSONL: {"query": …, "relevant": {"52": 2, …}} per line.')],
+    k: Annotated[int, typer.Option("--k", "-k", min=1)] = 10,
+    as_json: JsonFlag = False,
+    index_dir: IndexDir = DEFAULT_INDEX,
+    no_rebuild: NoRebuild = False,
+) -> None:
+    """nDCG@k, MRR and recall@k for each search mode, side by side."""
+    from dataclasses import asdict
+
+    from semsearch.evaluate import evaluate, load_queries
+    from semsearch.search import Searcher
+
+    labelled = load_queries(queries)
+    result = evaluate(Searcher(_open(index_dir, no_rebuild)), labelled, k=k)
+    if as_json:
+        print(json.dumps(asdict(result)))
+        return
+    from semsearch.terminal import evaluation_table
+
+    _console().print(evaluation_table(result))
+
+
+@app.command()
+def shell(
+    k: Annotated[int, typer.Option("--k", "-k", min=1)] = 5,
+    mode: Annotated[str, typer.Option(help="dense, lexical or hybrid.")] = "hybrid",
+    index_dir: IndexDir = DEFAULT_INDEX,
+    no_rebuild: NoRebuild = False,
+) -> None:
+    """Load the index once and answer queries typed at a prompt (:k N, :mode M, :quit)."""
+    from semsearch.errors import SemsearchError
+    from semsearch.search import Searcher
+    from semsearch.terminal import results_table
+
+    try:
+        import readline
+    except ImportError:  # not on every platform; the shell works without history
+        readline = None  # type: ignore[assignment]
+    history = Path(os.environ.get("SEMSEARCH_HISTORY", Path.home() / ".semsearch_history"))
+    if readline is not None and history.exists():
+        readline.read_history_file(history)
+    searcher = Searcher(_open(index_dir, no_rebuild))
+    searcher.index.query_encoder()
+    console = _console()
+    console.print("Type a query, :k N, :mode dense|lexical|hybrid, or :quit.", style="dim")
+    while True:
+        try:
+            line = input("semsearch> ").strip()
+        except EOFError:
+            break
+        if line in (":quit", ":q", "exit"):
+            break
+        if line.startswith(":k "):
+            k = int(line.split()[1]) if line.split()[1].isdigit() else k
+            continue
+        if line.startswith(":mode "):
+            mode = line.split()[1]
+            continue
+        if not line:
+            continue
+        try:
+            console.print(results_table(searcher.search(line, k=k, mode=mode)))  # type: ignore[arg-type]
+        except SemsearchError as error:
+            console.print(f"error: {error}", style="red", markup=False)
+    if readline is not None:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(history)
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    from semsearch.errors import SemsearchError
+
+    try:
+        app()
+    except SemsearchError as error:
+        from semsearch.terminal import error_console, plain
+
+        error_console().print(plain(f"error: {error}", style="red"))
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -1,0 +1,162 @@
+"""Rich renderings for the CLI. Document text is untrusted: it is only ever placed in `Text` objects (never parsed
+as markup) and its control characters are made visible first, so escape sequences cannot reach the terminal."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from semsearch.corpus import Corpus, Paragraph
+from semsearch.evaluate import Evaluation
+from semsearch.search import SearchResult
+
+_CONTROL_NAMES = {0x1B: "ESC", 0x07: "BEL", 0x08: "BS", 0x0D: "CR", 0x7F: "DEL"}
+
+
+def visible(text: str) -> str:
+    """Replace control characters (ANSI escapes, bells, carriage returns, C1 codes) with a visible ⟨name⟩."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in "\n\t" or not (code < 0x20 or 0x7F <= code < 0xA0 or char in "\u2028\u2029\u200e\u200f\u202e"):
+            out.append(char)
+        else:
+            out.append(f"⟨{_CONTROL_NAMES.get(code, f'U+{code:04X}')}⟩")
+    return "".join(out)
+
+
+def plain(text: str, style: str = "") -> Text:
+    return Text(visible(text), style=style)
+
+
+def meeting_label(paragraph: Paragraph) -> str:
+    return str(paragraph.meeting) if paragraph.meeting else "—"
+
+
+def section_label(paragraph: Paragraph) -> str:
+    return paragraph.section.short if paragraph.section else "—"
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = 170) -> Text:
+    """The part of the text around the first highlighted word, with every matching word highlighted."""
+    start = max(0, spans[0][0] - 60) if spans else 0
+    end = min(len(text), start + width)
+    piece = Text(("…" if start else "") + visible(text[start:end]) + ("…" if end < len(text) else ""))
+    offset = 1 if start else 0
+    for a, b in spans:
+        if a >= start and b <= end and visible(text[a:b]) == text[a:b] and visible(text[start:a]) == text[start:a]:
+            piece.stylize("bold yellow", a - start + offset, b - start + offset)
+    return piece
+
+
+def results_table(result: SearchResult) -> Table:
+    table = Table(title=plain(f"“{result.query}” — {result.mode}"), title_justify="left", expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("¶", justify="right", no_wrap=True, style="bold")
+    table.add_column("section", ratio=2, min_width=14)
+    table.add_column("meeting", no_wrap=True)
+    table.add_column("text", ratio=5)
+    for hit in result.hits:
+        p = hit.paragraph
+        section = plain(shorten(section_label(p), 34))
+        if p.subtheme:
+            section.append(plain(f"\n{shorten(p.subtheme, 34)}", style="dim"))
+        number = plain(p.number if len(result.hits) and _single_doc(result) else f"{p.doc} {p.number}")
+        table.add_row(
+            str(hit.rank),
+            f"{hit.score:.3f}",
+            number,
+            section,
+            meeting_label(p),
+            snippet(p.text, hit.highlights),
+            style="on grey15" if hit.rank == 1 else None,
+        )
+    return table
+
+
+def _single_doc(result: SearchResult) -> bool:
+    return len({h.paragraph.doc for h in result.hits}) <= 1
+
+
+def paragraph_panel(
+    paragraph: Paragraph,
+    neighbours: Iterable[tuple[Paragraph, float]] = (),
+    repeats: Iterable[tuple[Paragraph, str, float]] = (),
+) -> Panel:
+    meta = Table.grid(padding=(0, 2))
+    meta.add_column(style="dim")
+    meta.add_column()
+    meta.add_row("document", plain(paragraph.doc))
+    meta.add_row("section", plain(str(paragraph.section) if paragraph.section else "—"))
+    meta.add_row("sub-theme", plain(paragraph.subtheme or "—"))
+    meeting = paragraph.meeting
+    meta.add_row("meeting", plain(f"{meeting} — {meeting.date}" if meeting else "—"))
+    meta.add_row("lines", f"{paragraph.lines[0]}–{paragraph.lines[1]}")
+    parts: list = [meta, Text(""), plain(paragraph.text)]
+    for note in paragraph.footnotes:
+        parts.append(plain(f"footnote: {note}", style="dim"))
+    repeats = list(repeats)
+    if repeats:
+        parts += [Text(""), Text("Flagged repeats", style="bold")]
+        parts += [plain(f"  ¶{p.number} ({meeting_label(p)}) {kind}, score {s:.2f}") for p, kind, s in repeats]
+    neighbours = list(neighbours)
+    if neighbours:
+        parts += [Text(""), Text("Nearest paragraphs", style="bold")]
+        parts += [plain(f"  ¶{p.number} ({meeting_label(p)}) {s:.2f}  {p.text[:90]}…") for p, s in neighbours]
+    return Panel(Group(*parts), title=plain(f"¶ {paragraph.number}"), title_align="left")
+
+
+def corpus_table(corpus: Corpus) -> Table:
+    """Paragraphs per section × meeting, the shape of the document at a glance."""
+    paragraphs = corpus.paragraphs
+    meetings = sorted({p.meeting.ordinal for p in paragraphs if p.meeting})
+    counts = Counter((section_label(p), p.meeting.ordinal if p.meeting else None) for p in paragraphs)
+    sections = list(dict.fromkeys(section_label(p) for p in paragraphs))
+    years = {p.meeting.ordinal: p.meeting.year for p in paragraphs if p.meeting}
+    docs = ", ".join(d.doc for d in corpus.documents)
+    table = Table(title=plain(f"{len(paragraphs)} paragraphs in {docs}"), title_justify="left")
+    table.add_column("section")
+    for ordinal in meetings:
+        table.add_column(f"{ordinal}" + (f"\n{years[ordinal]}" if years.get(ordinal) else ""), justify="right")
+    table.add_column("none", justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for section in sections:
+        row = [counts.get((section, m), 0) for m in [*meetings, None]]
+        table.add_row(plain(section), *[str(c) if c else "·" for c in row], str(sum(row)))
+    totals = [sum(counts.get((s, m), 0) for s in sections) for m in [*meetings, None]]
+    table.add_row("total", *[str(t) for t in totals], str(len(paragraphs)), style="bold")
+    return table
+
+
+def evaluation_table(evaluation: Evaluation) -> Table:
+    table = Table(title=f"Retrieval quality (k = {evaluation.k})", title_justify="left")
+    table.add_column("mode")
+    for column in (f"nDCG@{evaluation.k}", "MRR", f"recall@{evaluation.k}"):
+        table.add_column(column, justify="right")
+    table.add_column(f"nDCG@{evaluation.k} reworded", justify="right")
+    table.add_column("queries", justify="right")
+    for mode, scores in evaluation.overall.items():
+        reworded = evaluation.reworded[mode]
+        table.add_row(
+            mode,
+            f"{scores.ndcg:.3f}",
+            f"{scores.mrr:.3f}",
+            f"{scores.recall:.3f}",
+            f"{reworded.ndcg:.3f}" if reworded.queries else "—",
+            f"{scores.queries} ({reworded.queries} reworded)",
+        )
+    return table
+
+
+def error_console() -> Console:
+    return Console(stderr=True, highlight=False)
