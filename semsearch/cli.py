@@ -266,6 +266,65 @@ def shell(
             readline.write_history_file(history)
 
 
+@app.command()
+def duplicates(
+    threshold: Annotated[
+        float | None, typer.Option(help="Flag pairs scoring at least this (default: tuned on labelled pairs).")
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Write a report: md, html, csv or json.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file (default: stdout).")] = None,
+    as_json: JsonFlag = False,
+    explain: Annotated[
+        tuple[str, str] | None, typer.Option(help="Say why two paragraphs are or are not flagged: --explain 16 20.")
+    ] = None,
+    calibrate_with: Annotated[
+        Path | None, typer.Option("--calibrate", help="Labelled pairs (JSONL): print precision/recall per threshold.")
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="Show only the N largest groups in the terminal.")] = None,
+    no_diff: Annotated[bool, typer.Option("--no-diff", help="Terminal view without word diffs.")] = False,
+    doc: Annotated[
+        str | None, typer.Option(help="Document id for --explain when numbers repeat across documents.")
+    ] = None,
+    index_dir: IndexDir = DEFAULT_INDEX,
+    no_rebuild: NoRebuild = False,
+) -> None:
+    """Recommendations adopted again, verbatim or reworded, grouped, with the evidence for each flag."""
+    from semsearch.dedup import DEFAULT_THRESHOLD, DedupConfig, calibrate, find_duplicates, load_pairs, row_of_number
+
+    if fmt is not None and fmt not in ("md", "html", "csv", "json"):
+        raise typer.BadParameter("choose md, html, csv or json", param_hint="--format")
+    loaded = _open(index_dir, no_rebuild)
+    config = DedupConfig(threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+    report = find_duplicates(loaded, config)
+    console = _console()
+    if explain is not None:
+        pair = report.scorer.score(row_of_number(loaded, explain[0], doc), row_of_number(loaded, explain[1], doc))
+        console.print(pair.explain(config.threshold), markup=False)
+        return
+    if calibrate_with is not None:
+        from semsearch.terminal import calibration_table
+
+        rows = calibrate(report, load_pairs(calibrate_with))
+        console.print(calibration_table(rows, config.threshold))
+        return
+    if as_json or fmt is not None:
+        from semsearch.report import render, write_atomic
+
+        text = render(report, "json" if as_json and fmt is None else fmt)  # type: ignore[arg-type]
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(output, text)
+            _say(f"{len(report.groups)} groups, {len(report.pairs)} pairs written to {output}")
+        return
+    from semsearch.report import summary_line
+    from semsearch.terminal import group_panel
+
+    console.print(summary_line(report), markup=False)
+    for number, group in enumerate(report.groups[:top], start=1):
+        console.print(group_panel(number, group, report.threshold, diffs=not no_diff))
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     from semsearch.errors import SemsearchError

@@ -27,7 +27,7 @@ class IndexCorruptError(SemsearchError):
     """An index file is truncated, altered or unreadable."""
 
 
-class IndexWriteError(SemsearchError):
+class WriteError(SemsearchError):
     """The index or a report could not be written (disk full, permission denied, …)."""
 
 

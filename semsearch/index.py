@@ -44,7 +44,7 @@ from semsearch.errors import (
     IndexCorruptError,
     IndexMissingError,
     IndexStaleError,
-    IndexWriteError,
+    WriteError,
     ModelError,
 )
 from semsearch.lexical import Bm25
@@ -485,7 +485,7 @@ def _remove_leftovers(index_dir: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
-def _write_error(index_dir: Path, error: OSError) -> IndexWriteError:
+def _write_error(index_dir: Path, error: OSError) -> WriteError:
     reason = error.strerror or str(error)
     hint = {
         errno.ENOSPC: "free some disk space",
@@ -494,7 +494,7 @@ def _write_error(index_dir: Path, error: OSError) -> IndexWriteError:
         errno.EPERM: "check the directory's permissions",
         errno.EROFS: "choose a writable --index-dir",
     }.get(error.errno or 0, "fix the cause")
-    return IndexWriteError(
+    return WriteError(
         f"could not write the index in {index_dir}: {reason}; {hint} and run again (the previous index is unchanged)"
     )
 
@@ -520,7 +520,7 @@ def build_index(
         with lock:
             return _build_locked(index_dir, corpus, sources, spec, config, progress, started)
     except Timeout:
-        raise IndexWriteError(
+        raise WriteError(
             f"another build of {index_dir} is still running after {config.lock_timeout:.0f} s; wait and run again"
         ) from None
     except OSError as error:

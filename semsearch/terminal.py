@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from semsearch.corpus import Corpus, Paragraph
+from semsearch.dedup import CalibrationRow, DuplicateGroup, PairScore
 from semsearch.evaluate import Evaluation
 from semsearch.search import SearchResult
 
@@ -160,3 +161,72 @@ def evaluation_table(evaluation: Evaluation) -> Table:
 
 def error_console() -> Console:
     return Console(stderr=True, highlight=False)
+
+
+def diff_texts(pair: PairScore) -> tuple[Text, Text]:
+    """Both paragraphs with word-level differences coloured: red struck words only in the earlier, green only in
+    the later one."""
+    left, right = Text(), Text()
+    for op in pair.diff():
+        if op.op == "equal":
+            left.append(visible(op.a) + " ")
+            right.append(visible(op.b) + " ")
+            continue
+        if op.a:
+            left.append(visible(op.a), style="red strike")
+            left.append(" ")
+        if op.b:
+            right.append(visible(op.b), style="green bold")
+            right.append(" ")
+    return left, right
+
+
+def pair_table(pair: PairScore) -> Table:
+    table = Table(show_header=True, expand=True, box=None, padding=(0, 1))
+    table.add_column(plain(f"¶{pair.a.number} · {meeting_label(pair.a)}"), ratio=1)
+    table.add_column(plain(f"¶{pair.b.number} · {meeting_label(pair.b)}"), ratio=1)
+    table.add_row(*diff_texts(pair))
+    return table
+
+
+def group_panel(number: int, group: DuplicateGroup, threshold: float, diffs: bool = True) -> Panel:
+    weakest = group.weakest
+    lines: list = [
+        plain(f"{section_label(group.first)}", style="dim"),
+        plain(f"weakest link ¶{weakest.a.number}–¶{weakest.b.number}: score {weakest.score:.2f}", style="yellow"),
+    ]
+    for pair in group.pairs:
+        if pair.score < threshold:
+            continue
+        e = pair.evidence
+        lines.append(
+            plain(
+                f"¶{pair.a.number} → ¶{pair.b.number}  {pair.kind}  score {pair.score:.2f}  "
+                f"(semantic {e.semantic:.2f}, lexical {e.lexical:.2f}, containment {e.containment:.2f})"
+                + ("  same meeting" if pair.same_meeting else ""),
+                style="bold",
+            )
+        )
+        if diffs:
+            lines.append(pair_table(pair))
+    members = ", ".join(f"¶{p.number} ({meeting_label(p)})" for p in group.members)
+    return Panel(Group(*lines), title=plain(f"Group {number}: {members}"), title_align="left")
+
+
+def calibration_table(rows: Sequence[CalibrationRow], current: float) -> Table:
+    table = Table(title="Precision and recall per threshold (on the labelled pairs)", title_justify="left")
+    for column in ("threshold", "precision", "recall", "F1", "flagged pairs", "hard negatives flagged"):
+        table.add_column(column, justify="right")
+    best = max(rows, key=lambda r: r.f1)
+    for row in rows:
+        style = "bold green" if row is best else ("yellow" if abs(row.threshold - current) < 1e-9 else None)
+        table.add_row(
+            f"{row.threshold:.3f}",
+            f"{row.precision:.2f}",
+            f"{row.recall:.2f}",
+            f"{row.f1:.2f}",
+            str(row.flagged),
+            str(row.negatives_flagged),
+            style=style,
+        )
+    return table

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from semsearch.encoder import (
+    DEFAULT_MODEL,
+    DEFAULT_MODEL_SHA256,
+    OnnxEncoder,
+    SentenceTransformerEncoder,
+    resolve_model,
+    verify_weights,
+)
+from semsearch.errors import ModelError
+from semsearch.index import QUERY_MODEL
+
+TEXTS = [
+    "import marking",
+    "how long must records be kept?",
+    "The Conference may wish to urge States parties to ensure the securing of licensing and authorization of "
+    "firearms by adopting biometric or magnetic licences in order to combat counterfeit documents.",
+    "Проверка: non-Latin script and emoji 🔫",
+]
+
+
+@pytest.fixture(scope="module")
+def st_encoder():
+    return SentenceTransformerEncoder(resolve_model(None))
+
+
+def test_default_model_loads_offline_and_is_pinned(st_encoder):
+    assert st_encoder.name == DEFAULT_MODEL
+    assert st_encoder.checksum == DEFAULT_MODEL_SHA256
+    vectors = st_encoder.encode(TEXTS)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_tampered_weights_are_refused(tmp_path):
+    source = resolve_model(None).path
+    copy = tmp_path / "model"
+    shutil.copytree(source, copy)
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum|sha256"):
+        verify_weights(copy, DEFAULT_MODEL_SHA256, DEFAULT_MODEL)
+    weights.write_bytes(bytes(data[:1000]))
+    with pytest.raises(ModelError, match="truncated"):
+        verify_weights(copy, DEFAULT_MODEL_SHA256, DEFAULT_MODEL)
+
+
+def test_missing_hub_model_fails_fast_with_a_clear_message(monkeypatch):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match="not installed locally") as error:
+        SentenceTransformerEncoder(resolve_model("sentence-transformers/no-such-model-here"))
+    assert time.perf_counter() - started < 20
+    assert "--model" in str(error.value)
+
+
+def test_model_path_that_is_not_a_model(tmp_path):
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(ModelError, match="no model.safetensors"):
+        resolve_model(str(tmp_path))
+
+
+def test_onnx_export_agrees_with_sentence_transformers(st_encoder, built_index):
+    version = (built_index / "CURRENT").read_text().split()[0]
+    onnx = OnnxEncoder(built_index / version / QUERY_MODEL, DEFAULT_MODEL, DEFAULT_MODEL_SHA256)
+    long_text = " ".join(["marking and tracing of firearms"] * 200)  # past the 256-token limit
+    texts = [*TEXTS, long_text]
+    agreement = np.sum(onnx.encode(texts) * st_encoder.encode(texts), axis=1)
+    assert agreement.min() >= 0.999, agreement

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError
+from semsearch.index import IndexConfig, build_index, ensure_index, make_faiss_index, open_index
+
+from .conftest import small_corpus
+
+EXPECTED_FILES = {"manifest.json", "paragraphs.jsonl", "vectors.npy", "faiss.index", "lexical.npz"}
+
+
+def current_dir(index_dir: Path) -> Path:
+    return index_dir / (index_dir / "CURRENT").read_text().split()[0]
+
+
+def test_index_layout_and_manifest(built_index, index):
+    version = current_dir(built_index)
+    assert EXPECTED_FILES <= {p.name for p in version.iterdir()}
+    manifest = json.loads((version / "manifest.json").read_text())
+    assert manifest["format"] == 1 and manifest["model"]["dimension"] == 384
+    assert manifest["model"]["normalized"] is True and manifest["model"]["query_encoder"] == "onnx"
+    assert manifest["model"]["sha256"].startswith("53aa5117")
+    assert manifest["index"] == {"type": "flat", "metric": "inner_product", "count": 166}
+    (document,) = manifest["documents"].values()
+    assert document["paragraphs"] == 166 and len(document["sha256"]) == 64
+    assert {"faiss-cpu", "numpy"} <= set(manifest["versions"])
+    assert set(manifest["files"]) >= EXPECTED_FILES - {"manifest.json"} | {"query-model/model.onnx"}
+    assert len(index.paragraphs) == index.vectors.shape[0] == index.faiss_index.ntotal == 166
+    assert len(set(index.hashes)) == 165  # paragraphs 16 and 20 are word for word the same
+
+
+def test_no_pickle_anywhere():
+    source = Path(__file__).resolve().parent.parent / "semsearch"
+    text = "\n".join(p.read_text(encoding="utf-8") for p in source.glob("*.py"))
+    assert "import pickle" not in text and "allow_pickle=True" not in text
+
+
+def test_incremental_build_reembeds_only_changes(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    first = build_index([corpus], tmp_path / "index")
+    assert (first.new, first.changed, first.reused) == (3, 0, 0)
+    again = build_index([corpus], tmp_path / "index")
+    assert (again.new, again.changed, again.reused) == (0, 0, 3)
+    text = (corpus / "small.txt").read_text()
+    text = text.replace("at least ten years", "at least twenty years")
+    text += "\n4. The Conference may wish to invite States to share tracing data.\n"
+    (corpus / "small.txt").write_text(text)
+    third = build_index([corpus], tmp_path / "index")
+    assert (third.new, third.changed, third.reused, third.removed) == (1, 1, 2, 0)
+    assert str(third).startswith("4 paragraphs from 1 document(s): 1 new, 1 changed, 2 reused")
+    versions = [p for p in (tmp_path / "index").iterdir() if p.name.startswith("v-")]
+    assert len(versions) == 2, "the current build and the one before it are kept"
+
+
+def test_staleness_rebuilds_by_default_and_fails_with_no_rebuild(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    build_index([corpus], tmp_path / "index")
+    assert not open_index(tmp_path / "index").staleness()
+    small_corpus(corpus, extra="\n4. The Conference may wish to recommend stamping.\n")
+    (corpus / "second.md").write_text("A new note without numbers.\n", encoding="utf-8")
+    stale = open_index(tmp_path / "index").staleness()
+    assert stale.changed and stale.added
+    with pytest.raises(IndexStaleError, match="out of date") as error:
+        ensure_index(None, tmp_path / "index", rebuild=False)
+    assert "small.txt" in str(error.value)
+    messages: list[str] = []
+    refreshed = ensure_index(None, tmp_path / "index", rebuild=True, on_rebuild=messages.append)
+    assert len(refreshed.paragraphs) == 5 and "updating" in messages[0]
+    assert not refreshed.staleness()
+
+
+def test_missing_index_is_reported(tmp_path):
+    with pytest.raises(IndexMissingError, match="semsearch index"):
+        open_index(tmp_path / "nothing-here")
+
+
+def test_other_model_is_never_mixed(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    build_index([corpus], tmp_path / "index")
+    manifest_path = current_dir(tmp_path / "index") / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["model"]["name"] == "all-MiniLM-L6-v2"
+    with pytest.raises(IndexStaleError, match="format"):
+        _rewrite_manifest(tmp_path / "index", {**manifest, "format": 0})
+        open_index(tmp_path / "index")
+
+
+def _rewrite_manifest(index_dir: Path, manifest: dict) -> None:
+    """Re-sign a manifest as a real older build would have it (valid checksum, different content)."""
+    import hashlib
+
+    version = current_dir(index_dir)
+    data = json.dumps(manifest).encode()
+    (version / "manifest.json").write_bytes(data)
+    (index_dir / "CURRENT").write_text(f"{version.name} {hashlib.sha256(data).hexdigest()}\n")
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "paragraphs.jsonl", "vectors.npy", "faiss.index", "lexical.npz",
+                                  "query-model/model.onnx", "query-model/tokenizer.json", "CURRENT"])
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_corruption_is_detected(tmp_path, built_index, name, damage):
+    copy = tmp_path / "index"
+    shutil.copytree(built_index, copy)
+    target = copy / name if name == "CURRENT" else current_dir(copy) / name
+    data = bytearray(target.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 3] ^= 0x40
+    target.unlink()  # break the hard link shared with the session's index
+    target.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        open_index(copy).query_encoder()
+
+
+def test_index_types(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact, kind = make_faiss_index(vectors, "auto", approximate_above=5000)
+    assert kind == "flat"
+    _, truth = exact.search(vectors[:50], 10)
+    for wanted in ("hnsw", "ivf"):
+        approximate, kind = make_faiss_index(vectors, wanted)
+        _, found = approximate.search(vectors[:50], 10)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)])
+        assert kind == wanted and recall > 0.8
+    _, kind = make_faiss_index(vectors, "auto", approximate_above=1000)
+    assert kind == "hnsw"
+
+
+def test_hnsw_index_build_and_search(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    build_index([corpus], tmp_path / "index", IndexConfig(index_type="hnsw"))
+    loaded = open_index(tmp_path / "index")
+    assert loaded.manifest["index"]["type"] == "hnsw"
+    assert loaded.faiss_index.ntotal == 3
+
+
+BUILD = (
+    "import sys; from semsearch.index import build_index, IndexConfig; "
+    "build_index([sys.argv[1]], sys.argv[2], IndexConfig(force=True, lock_timeout=120))"
+)
+
+
+def _build_process(corpus: Path, index_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", BUILD, str(corpus), str(index_dir)], start_new_session=True)
+
+
+@pytest.mark.slow
+def test_build_killed_mid_write_leaves_previous_index(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    build_index([corpus], index_dir)
+    before = open_index(index_dir)
+    expected = [p.text for p in before.paragraphs]
+    started = time.perf_counter()
+    assert _build_process(corpus, index_dir).wait() == 0
+    duration = time.perf_counter() - started
+    rng = np.random.default_rng(7)
+    for delay in rng.uniform(0.2, duration, size=20):
+        process = _build_process(corpus, index_dir)
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        survivor = open_index(index_dir)
+        assert [p.text for p in survivor.paragraphs] == expected
+        assert survivor.query_encoder().encode(["import marking"]).shape == (1, 384)
+    report = build_index([corpus], index_dir)
+    assert report.reused == 3
+    leftovers = [p.name for p in index_dir.iterdir() if p.name.startswith(".tmp-")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_concurrent_builds_take_turns(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    processes = [_build_process(corpus, index_dir) for _ in range(2)]
+    assert [p.wait() for p in processes] == [0, 0]
+    assert len(open_index(index_dir).paragraphs) == 3
