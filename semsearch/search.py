@@ -6,6 +6,7 @@ whenever `k` paragraphs match, and a filtered-out paragraph can never re-enter t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -78,13 +79,14 @@ def _check_known(what: str, wanted: Sequence[str], known: Sequence[str]) -> None
 
 
 def _section_matches(paragraph: Paragraph, wanted: str) -> bool:
+    """A roman numeral matches that section only; other words must each start a word of its title or sub-theme."""
     section = paragraph.section
     if section is None:
         return False
-    if wanted.upper() == section.numeral:
-        return True
-    words = wanted.lower()
-    return words in section.title.lower() or bool(paragraph.subtheme and words in paragraph.subtheme.lower())
+    if wanted.strip().upper() == section.numeral or (wanted.isupper() and _roman_sort_key(wanted)[0] < 10_000):
+        return wanted.strip().upper() == section.numeral
+    titles = f"{section.title} {paragraph.subtheme or ''}".lower()
+    return all(re.search(rf"\b{re.escape(word)}", titles) for word in wanted.lower().split())
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ def meeting_ordinals(values: Sequence[str], paragraphs: Sequence[Paragraph]) -> 
         text = text[:-2] if text[-2:] in ("st", "nd", "rd", "th") and text[:-2].isdigit() else text
         if text.isdigit() and int(text) in by_year:
             ordinals.append(by_year[int(text)])
-        elif text.isdigit() or text in words:
+        elif (text.isdigit() and int(text) < 100) or text in words:
             ordinals.append(int(text) if text.isdigit() else words[text])
         else:
             valid = ", ".join(f"{m.ordinal} ({m.year})" for m in sorted(meetings, key=lambda m: m.ordinal))

@@ -106,8 +106,19 @@ def _rewrite_manifest(index_dir: Path, manifest: dict) -> None:
     (index_dir / "CURRENT").write_text(f"{version.name} {hashlib.sha256(data).hexdigest()}\n")
 
 
-@pytest.mark.parametrize("name", ["manifest.json", "paragraphs.jsonl", "vectors.npy", "faiss.index", "lexical.npz",
-                                  "query-model/model.onnx", "query-model/tokenizer.json", "CURRENT"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "manifest.json",
+        "paragraphs.jsonl",
+        "vectors.npy",
+        "faiss.index",
+        "lexical.npz",
+        "query-model/model.onnx",
+        "query-model/tokenizer.json",
+        "CURRENT",
+    ],
+)
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_corruption_is_detected(tmp_path, built_index, name, damage):
     copy = tmp_path / "index"
