@@ -1,0 +1,180 @@
+"""The command line as a user meets it: real subprocesses, exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS_FILE
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "160", "NO_COLOR": "1"}
+
+
+def run(*arguments: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "semsearch", *arguments],
+        cwd=cwd, env=ENV, input=stdin, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    message = result.stderr.strip()
+    assert message.startswith("error:"), message
+    for fragment in fragments:
+        assert fragment in " ".join(message.split()), message
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, built_index, corpus_copy) -> Path:
+    """A directory laid out like the repository: corpus/ and index/ (the session's index, copied)."""
+    root = tmp_path_factory.mktemp("workspace")
+    shutil.copytree(corpus_copy, root / "corpus")
+    from semsearch.index import build_index
+
+    build_index([root / "corpus"], root / "index")
+    return root
+
+
+def test_query_table(workspace):
+    result = run("query", "import marking", "-k", "3", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout
+    assert "import marking" in lines and "107" in lines and "Marking, Record-Keeping" in lines
+    first, second = (re.search(rf"│\s*{rank}\s*│\s*[\d.]+\s*│\s*(\d+)", lines) for rank in (1, 2))
+    assert first.start() < second.start() and first.group(1) == "107"
+
+
+def test_query_json(workspace):
+    result = run("query", "import marking", "--json", "--k", "4", "--section", "V", "--meeting", "2016", cwd=workspace)
+    data = json.loads(result.stdout)
+    assert data["query"] == "import marking" and len(data["results"]) == 4
+    assert {r["number"] for r in data["results"]} >= {"52"}
+    assert all(r["meeting"]["ordinal"] == 4 and r["section"].startswith("V.") for r in data["results"])
+
+
+def test_query_path_does_not_import_torch(workspace):
+    code = (
+        "import sys; from semsearch.cli import main; sys.argv = ['semsearch', 'query', 'import marking', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules or 'sentence_transformers' in sys.modules else 'LIGHT')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=workspace, env=ENV, capture_output=True, text=True)
+    assert result.stdout.strip().endswith("LIGHT"), result.stdout[-200:] + result.stderr
+
+
+def test_filter_matching_nothing_exits_zero(workspace):
+    result = run("query", "marking", "--section", "VI", "--meeting", "4", cwd=workspace)
+    assert result.returncode == 0 and "no paragraph matches" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragments"),
+    [
+        (("query", "   "), ("query is empty",)),
+        (("query", "marking", "--section", "XX"), ("unknown section 'XX'", "valid sections: I, II")),
+        (("query", "marking", "--meeting", "1999"), ("unknown meeting", "1 (2012)")),
+        (("query", "marking", "--mode", "fuzzy"), ("unknown mode",)),
+        (("show", "999"), ("no paragraph numbered 999",)),
+        (("index", "does/not/exist"), ("does/not/exist: no such file",)),
+        (("query", "x", "--index-dir", "elsewhere", "--no-rebuild"), ("no index in elsewhere", "semsearch index")),
+        (("eval", "missing.jsonl"), ("missing.jsonl: cannot be read",)),
+        (("duplicates", "--explain", "16", "999"), ("paragraph 999",)),
+    ],
+)
+def test_user_errors_are_one_line(workspace, arguments, fragments):
+    assert_user_error(run(*arguments, cwd=workspace), *fragments)
+
+
+def test_long_query_is_truncated_with_a_note(workspace):
+    result = run("query", "marking " * 2000, "--json", "-k", "1", cwd=workspace)
+    assert result.returncode == 0 and "truncated" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("empty.txt", b"", "the file is empty"),
+        ("binary.txt", b"\x00\x01\x02PNG", "looks binary"),
+        ("latin1.txt", b"Caf\xe9 1. r\xe9sum\xe9\n", "not UTF-8"),
+    ],
+)
+def test_bad_files(tmp_path, name, content, fragment):
+    (tmp_path / name).write_bytes(content)
+    result = run("index", name, "--index-dir", "idx", cwd=tmp_path)
+    assert_user_error(result, name, fragment)
+    assert not (tmp_path / "idx" / "CURRENT").exists()
+
+
+def test_directory_without_documents(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "image.png").write_bytes(b"\x89PNG")
+    assert_user_error(run("corpus", "docs", cwd=tmp_path), "docs: no readable documents")
+
+
+def test_stale_index_with_no_rebuild(tmp_path, corpus_copy):
+    shutil.copytree(corpus_copy, tmp_path / "corpus")
+    assert run("index", cwd=tmp_path).returncode == 0
+    with (tmp_path / "corpus" / CORPUS_FILE.name).open("a", encoding="utf-8") as handle:
+        handle.write("\n\n167. The Conference may wish to recommend regular reviews.\n")
+    assert_user_error(run("query", "reviews", "--no-rebuild", cwd=tmp_path), "out of date", "changed")
+    result = run("query", "regular reviews", "--json", "-k", "1", cwd=tmp_path)
+    assert "updating it" in result.stderr and json.loads(result.stdout)["results"][0]["number"] == "167"
+
+
+def test_index_reports_reuse(workspace):
+    result = run("index", cwd=workspace)
+    assert result.returncode == 0 and "0 new, 0 changed, 166 reused" in " ".join(result.stdout.split())
+
+
+def test_show_and_corpus(workspace):
+    shown = run("show", "52", cwd=workspace)
+    text = " ".join(shown.stdout.split())
+    assert shown.returncode == 0
+    assert "Marking, Record-Keeping and Tracing of Firearms" in text and "4th (2016) — 18 and 19 May 2016" in text
+    assert "Nearest paragraphs" in text and "¶39" in text
+    repeats = " ".join(run("show", "16", cwd=workspace).stdout.split())
+    assert "Flagged repeats" in repeats and "¶20" in repeats and "verbatim" in repeats
+    summary = run("corpus", cwd=workspace)
+    assert summary.returncode == 0 and "166 paragraphs" in summary.stdout and "total" in summary.stdout
+
+
+def test_duplicates_views(workspace, tmp_path):
+    terminal = run("duplicates", "--top", "2", cwd=workspace)
+    assert terminal.returncode == 0 and "Group 1" in terminal.stdout and "weakest link" in terminal.stdout
+    data = json.loads(run("duplicates", "--json", cwd=workspace).stdout)
+    assert data["groups"] and data["pairs"] and data["pairs"][0]["a"]["number"]
+    for fmt in ("md", "html", "csv", "json"):
+        out = tmp_path / f"report.{fmt}"
+        result = run("duplicates", "--format", fmt, "-o", str(out), cwd=workspace)
+        assert result.returncode == 0 and out.stat().st_size > 1000
+    explained = run("duplicates", "--explain", "16", "20", cwd=workspace)
+    assert "flagged as verbatim" in explained.stdout
+    calibration = run("duplicates", "--calibrate", str(Path(__file__).parent / "data" / "pairs.jsonl"), cwd=workspace)
+    assert calibration.returncode == 0 and "precision" in calibration.stdout
+
+
+def test_eval_prints_every_mode(workspace):
+    result = run("eval", str(Path(__file__).parent / "data" / "queries.jsonl"), "--json", cwd=workspace)
+    data = json.loads(result.stdout)
+    assert set(data["overall"]) == {"dense", "lexical", "hybrid"}
+    assert data["overall"]["hybrid"]["queries"] >= 30
+
+
+def test_shell_answers_typed_queries(workspace):
+    result = run("shell", cwd=workspace, stdin="import marking\n:k 2\n:mode lexical\nballistic imaging\n:quit\n")
+    assert result.returncode == 0 and "107" in result.stdout and "71" in result.stdout
+
+
+def test_help_lists_commands(tmp_path):
+    result = run("--help", cwd=tmp_path)
+    for command in ("index", "query", "show", "corpus", "eval", "shell", "duplicates"):
+        assert command in result.stdout
