@@ -106,7 +106,8 @@ class PairScore:
             f"¶{self.a.number} and ¶{self.b.number}: {verdict} as {self.kind} "
             f"(score {self.score:.3f} {'≥' if self.score >= threshold else '<'} threshold {threshold:.3f})",
             f"  semantic    {e.semantic:.3f} × {WEIGHTS['semantic']}  (best clause-to-clause cosine, template removed)",
-            f"  lexical     {e.lexical:.3f} × {WEIGHTS['lexical']}  (TF-IDF cosine; words common to the corpus count little)",
+            f"  lexical     {e.lexical:.3f} × {WEIGHTS['lexical']}  (TF-IDF cosine; words the whole corpus shares "
+            "count little)",
             f"  containment {e.containment:.3f} × {WEIGHTS['containment']}  (share of one clause's rare words found "
             "in the other)",
             f"  raw cosine  {e.cosine:.3f}  (inflated by the shared formula; not used directly)",

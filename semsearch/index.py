@@ -44,8 +44,8 @@ from semsearch.errors import (
     IndexCorruptError,
     IndexMissingError,
     IndexStaleError,
-    WriteError,
     ModelError,
+    WriteError,
 )
 from semsearch.lexical import Bm25
 

@@ -46,7 +46,7 @@ def test_tampered_weights_are_refused(tmp_path):
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(ModelError, match="checksum|sha256"):
+    with pytest.raises(ModelError, match=r"checksum|sha256"):
         verify_weights(copy, DEFAULT_MODEL_SHA256, DEFAULT_MODEL)
     weights.write_bytes(bytes(data[:1000]))
     with pytest.raises(ModelError, match="truncated"):
@@ -66,7 +66,7 @@ def test_missing_hub_model_fails_fast_with_a_clear_message(monkeypatch):
 
 def test_model_path_that_is_not_a_model(tmp_path):
     (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(ModelError, match="no model.safetensors"):
+    with pytest.raises(ModelError, match=r"no model\.safetensors"):
         resolve_model(str(tmp_path))
 
 

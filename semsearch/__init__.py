@@ -1,0 +1,80 @@
+"""semsearch: semantic search and near-duplicate detection for documents of numbered recommendations.
+
+    >>> from semsearch import build_index, open_index, Searcher, Filters, find_duplicates
+    >>> build_index(["corpus"], "index")
+    >>> searcher = Searcher(open_index("index"))
+    >>> searcher.search("import marking", k=5, filters=Filters(sections=("V",))).hits[0].paragraph.number
+    '39'
+
+Names are imported on first use, so `import semsearch` (and the CLI that lives under it) starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_EXPORTS = {
+    "Corpus": "semsearch.corpus",
+    "Document": "semsearch.corpus",
+    "Meeting": "semsearch.corpus",
+    "Paragraph": "semsearch.corpus",
+    "Section": "semsearch.corpus",
+    "load_corpus": "semsearch.corpus",
+    "parse_text": "semsearch.corpus",
+    "read_document": "semsearch.corpus",
+    "DedupConfig": "semsearch.dedup",
+    "DuplicateGroup": "semsearch.dedup",
+    "DuplicateReport": "semsearch.dedup",
+    "PairScore": "semsearch.dedup",
+    "calibrate": "semsearch.dedup",
+    "find_duplicates": "semsearch.dedup",
+    "load_pairs": "semsearch.dedup",
+    "Encoder": "semsearch.encoder",
+    "OnnxEncoder": "semsearch.encoder",
+    "SentenceTransformerEncoder": "semsearch.encoder",
+    "resolve_model": "semsearch.encoder",
+    "SemsearchError": "semsearch.errors",
+    "Evaluation": "semsearch.evaluate",
+    "evaluate": "semsearch.evaluate",
+    "load_queries": "semsearch.evaluate",
+    "BuildReport": "semsearch.index",
+    "Index": "semsearch.index",
+    "IndexConfig": "semsearch.index",
+    "build_index": "semsearch.index",
+    "ensure_index": "semsearch.index",
+    "open_index": "semsearch.index",
+    "render": "semsearch.report",
+    "write_atomic": "semsearch.report",
+    "Filters": "semsearch.search",
+    "Hit": "semsearch.search",
+    "Searcher": "semsearch.search",
+    "SearchResult": "semsearch.search",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from semsearch.corpus import Corpus, Document, Meeting, Paragraph, Section, load_corpus, parse_text, read_document
+    from semsearch.dedup import (
+        DedupConfig,
+        DuplicateGroup,
+        DuplicateReport,
+        PairScore,
+        calibrate,
+        find_duplicates,
+        load_pairs,
+    )
+    from semsearch.encoder import Encoder, OnnxEncoder, SentenceTransformerEncoder, resolve_model
+    from semsearch.errors import SemsearchError
+    from semsearch.evaluate import Evaluation, evaluate, load_queries
+    from semsearch.index import BuildReport, Index, IndexConfig, build_index, ensure_index, open_index
+    from semsearch.report import render, write_atomic
+    from semsearch.search import Filters, Hit, Searcher, SearchResult
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'semsearch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
