@@ -32,11 +32,15 @@ def scale_texts(limit: int | None = None) -> list[str]:
     return texts
 
 
-def scale_vectors() -> np.ndarray:
+def scale_vectors(allow_partial: bool = False) -> np.ndarray:
+    """The cached vectors of the scale corpus; with allow_partial, the finished chunks of an unfinished run."""
     path = CACHE / "scale-vectors.npy"
-    if not path.exists():
-        raise SystemExit("no cached scale vectors; run: python bench/scale_vectors.py")
-    return np.load(path, allow_pickle=False)
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    parts = sorted(CACHE.glob("part-*.npy"))
+    if allow_partial and parts:
+        return np.vstack([np.load(p, allow_pickle=False) for p in parts])
+    raise SystemExit("no cached scale vectors; run: python bench/scale_vectors.py")
 
 
 def median_seconds(action: Callable[[], object], runs: int) -> tuple[float, list[float]]:

@@ -21,8 +21,9 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -36,7 +37,8 @@ from semsearch.lexical import tokenize
 Kind = Literal["verbatim", "paraphrase", "partial"]
 DEFAULT_THRESHOLD = 0.48
 WEIGHTS = {"semantic": 0.3, "containment": 0.2, "lexical": 0.5}
-CLAUSE_LEVEL_UP_TO = 20_000
+# Clause embeddings cost one encoder pass over every clause; above this size paragraph vectors stand in.
+CLAUSE_LEVEL_UP_TO = 5_000
 _CLAUSE_SPLIT = re.compile(r"(?<=[.;:])\s+|,\s+(?:and|as well as|while)\s+(?=to\s)|,\s+and\s+(?=(?:to|may|should)\s)")
 _WORDS = re.compile(r"\S+")
 
@@ -58,8 +60,6 @@ class Evidence:
     lexical: float
     containment: float
     cosine: float
-    word_ratio: float
-    length_ratio: float
 
     def weighted(self) -> float:
         return (
@@ -84,7 +84,26 @@ class PairScore:
     b: Paragraph
     score: float
     evidence: Evidence
-    kind: Kind
+    config: DedupConfig = field(repr=False, compare=False)
+
+    @cached_property
+    def word_ratio(self) -> float:
+        """Share of words in common, in order (1.0 = word for word); computed only for pairs someone looks at."""
+        words_a, words_b = self.a.text.lower().split(), self.b.text.lower().split()
+        return difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False).ratio()
+
+    @property
+    def length_ratio(self) -> float:
+        length_a, length_b = len(self.a.text.split()), len(self.b.text.split())
+        return min(length_a, length_b) / max(length_a, length_b, 1)
+
+    @property
+    def kind(self) -> Kind:
+        if self.word_ratio >= self.config.verbatim_ratio:
+            return "verbatim"
+        if self.length_ratio < self.config.partial_length_ratio:
+            return "partial"
+        return "paraphrase"
 
     @property
     def same_meeting(self) -> bool:
@@ -111,7 +130,7 @@ class PairScore:
             f"  containment {e.containment:.3f} × {WEIGHTS['containment']}  (share of one clause's rare words found "
             "in the other)",
             f"  raw cosine  {e.cosine:.3f}  (inflated by the shared formula; not used directly)",
-            f"  word overlap {e.word_ratio:.2f}, length ratio {e.length_ratio:.2f}, meetings {self.meetings}"
+            f"  word overlap {self.word_ratio:.2f}, length ratio {self.length_ratio:.2f}, meetings {self.meetings}"
             + (" (same meeting)" if self.same_meeting else ""),
         ]
         return "\n".join(parts)
@@ -240,14 +259,14 @@ class PairScorer:
         self.index = index
         self.config = config
         paragraphs = index.paragraphs
-        self.tokens = [tokenize(p.text) for p in paragraphs]
-        frequency = Counter(t for tokens in self.tokens for t in set(tokens))
+        tokens = [tokenize(p.text) for p in paragraphs]
+        frequency = Counter(t for words in tokens for t in set(words))
         count = len(paragraphs)
         self.idf = {t: math.log((count + 1) / (f + 1)) + 1.0 for t, f in frequency.items()}
-        self.tfidf = [self._tfidf(tokens) for tokens in self.tokens]
-        self.token_sets = [set(tokens) for tokens in self.tokens]
+        self.tfidf = [self._tfidf(words) for words in tokens]
+        del tokens
         clauses = [split_clauses(p.text) for p in paragraphs]
-        self.clause_tokens = [[set(tokenize(c)) for c in cs] for cs in clauses]
+        self.clauses = [self._weighted_clauses(cs) for cs in clauses]
         self.vectors = _centred(index.vectors)
         self.cosines = index.vectors
         self.clause_owner: np.ndarray | None = None
@@ -265,19 +284,21 @@ class PairScorer:
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {t: w / norm for t, w in weights.items()}
 
-    def _weight(self, tokens: Iterable[str]) -> float:
-        return sum(self.idf.get(t, 0.0) for t in tokens)
+    def _weighted_clauses(self, clauses: list[str]) -> tuple[tuple[frozenset[str], float], ...]:
+        """Each clause's distinct words and their total IDF; clauses too slight to stand alone are left out."""
+        found = []
+        for clause in clauses:
+            words = frozenset(tokenize(clause))
+            weight = sum(self.idf.get(t, 0.0) for t in words)
+            if weight >= 15.0:
+                found.append((words, weight))
+        return tuple(found)
 
     def _containment(self, i: int, j: int) -> float:
         best = 0.0
-        for clauses, other in (
-            (self.clause_tokens[i], self.token_sets[j]),
-            (self.clause_tokens[j], self.token_sets[i]),
-        ):
-            for clause in clauses:
-                weight = self._weight(clause)
-                if weight >= 15.0:
-                    best = max(best, self._weight(clause & other) / weight)
+        for clauses, other in ((self.clauses[i], self.tfidf[j]), (self.clauses[j], self.tfidf[i])):
+            for words, weight in clauses:
+                best = max(best, sum(self.idf[t] for t in words if t in other) / weight)
         return best
 
     def _semantic(self, i: int, j: int) -> float:
@@ -289,31 +310,18 @@ class PairScorer:
     def evidence(self, i: int, j: int) -> Evidence:
         a, b = self.tfidf[i], self.tfidf[j]
         small, large = (a, b) if len(a) < len(b) else (b, a)
-        lexical = sum(w * large.get(t, 0.0) for t, w in small.items())
-        words_i, words_j = self.index.paragraphs[i].text.lower().split(), self.index.paragraphs[j].text.lower().split()
-        ratio = difflib.SequenceMatcher(a=words_i, b=words_j, autojunk=False).ratio()
-        length = min(len(words_i), len(words_j)) / max(len(words_i), len(words_j), 1)
         return Evidence(
             semantic=max(0.0, self._semantic(i, j)),
-            lexical=lexical,
+            lexical=sum(w * large.get(t, 0.0) for t, w in small.items()),
             containment=self._containment(i, j),
             cosine=float(self.cosines[i] @ self.cosines[j]),
-            word_ratio=ratio,
-            length_ratio=length,
         )
-
-    def kind(self, evidence: Evidence) -> Kind:
-        if evidence.word_ratio >= self.config.verbatim_ratio:
-            return "verbatim"
-        if evidence.length_ratio < self.config.partial_length_ratio:
-            return "partial"
-        return "paraphrase"
 
     def score(self, i: int, j: int) -> PairScore:
         paragraphs = self.index.paragraphs
         first, second = sorted((i, j), key=lambda r: (_meeting_order(paragraphs[r]), r))
         evidence = self.evidence(first, second)
-        return PairScore(paragraphs[first], paragraphs[second], evidence.weighted(), evidence, self.kind(evidence))
+        return PairScore(paragraphs[first], paragraphs[second], evidence.weighted(), evidence, self.config)
 
 
 def _meeting_order(paragraph: Paragraph) -> int:
@@ -338,18 +346,37 @@ def candidate_pairs(index: Index, neighbours: int, min_cosine: float) -> list[tu
 def find_duplicates(
     index: Index, config: DedupConfig | None = None, scorer: PairScorer | None = None
 ) -> DuplicateReport:
+    """Score candidate pairs and group them. Word-for-word copies are collapsed onto their first occurrence first:
+    each copy is one verbatim pair with it, so a text repeated a thousand times costs a thousand pairs, not half a
+    million, and grouping compares distinct texts only."""
     config = config or DedupConfig()
     scorer = scorer or PairScorer(index, config)
-    scored = [scorer.score(i, j) for i, j in candidate_pairs(index, config.neighbours, config.min_cosine)]
+    first = _first_occurrences(index.paragraphs)
+    copies = [scorer.score(first[row], row) for row in range(len(first)) if first[row] != row]
+    distinct = {
+        _key(first[i], first[j])
+        for i, j in candidate_pairs(index, config.neighbours, config.min_cosine)
+        if first[i] != first[j]
+    }
+    scored = [scorer.score(i, j) for i, j in sorted(distinct)] + copies
     scored.sort(key=lambda p: -p.score)
     return DuplicateReport(scored, config.threshold, scorer)
 
 
+def _first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:
+    """For each row, the first row with exactly the same text (itself when its text is new)."""
+    seen: dict[str, int] = {}
+    return [seen.setdefault(p.text, row) for row, p in enumerate(paragraphs)]
+
+
 def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float) -> list[DuplicateGroup]:
     """Average-linkage grouping: two groups merge only if their members are similar on average, not merely
-    linked through one hub paragraph; each group keeps every member-to-member score so its weakest link shows."""
+    linked through one hub paragraph; each group keeps every member-to-member score so its weakest link shows.
+    Word-for-word copies join the group of the text they copy, linked to it by their verbatim pair."""
     row_of = {p.key: i for i, p in enumerate(scorer.index.paragraphs)}
     cache: dict[tuple[int, int], PairScore] = {}
+    copies = [p for p in pairs if p.a.text == p.b.text]
+    pairs = [p for p in pairs if p.a.text != p.b.text]
     for pair in pairs:
         cache[_key(row_of[pair.a.key], row_of[pair.b.key])] = pair
 
@@ -375,12 +402,22 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
         clusters[ci] = merged
         for member in merged:
             cluster_of[member] = ci
+    copies_of: dict[int, list[PairScore]] = {}
+    for copy in copies:
+        original = row_of[copy.a.key] if row_of[copy.a.key] < row_of[copy.b.key] else row_of[copy.b.key]
+        cluster = cluster_of.get(original, original)
+        clusters.setdefault(cluster, [original])
+        copies_of.setdefault(cluster, []).append(copy)
     paragraphs = scorer.index.paragraphs
     groups = []
-    for members in clusters.values():
+    for cluster, distinct in clusters.items():
+        texts = sorted(distinct)
+        member_pairs = [pair_score(x, y) for n, x in enumerate(texts) for y in texts[n + 1 :]]
+        member_pairs += copies_of.get(cluster, [])
+        members = set(distinct) | {row_of[p.b.key] for p in copies_of.get(cluster, [])}
+        members |= {row_of[p.a.key] for p in copies_of.get(cluster, [])}
         ordered = sorted(members, key=lambda r: (_meeting_order(paragraphs[r]), r))
-        member_pairs = tuple(pair_score(x, y) for n, x in enumerate(ordered) for y in ordered[n + 1 :])
-        groups.append(DuplicateGroup(tuple(paragraphs[r] for r in ordered), member_pairs))
+        groups.append(DuplicateGroup(tuple(paragraphs[r] for r in ordered), tuple(member_pairs)))
     return sorted(groups, key=lambda g: (-len(g.members), row_of[g.first.key]))
 
 
@@ -437,17 +474,25 @@ def row_of_number(index: Index, number: str, doc: str | None = None) -> int:
 def calibrate(report: DuplicateReport, labelled: Sequence[LabelledPair], steps: int = 25) -> list[CalibrationRow]:
     """Precision and recall at each threshold, taking the labelled duplicates as the complete set: every other
     flagged pair counts against precision. Also counts how many labelled hard negatives get flagged."""
-    scorer = report.scorer
-    index = scorer.index
-    positives = {
-        _key(row_of_number(index, p.a, p.doc), row_of_number(index, p.b, p.doc)) for p in labelled if p.duplicate
-    }
+    index = report.scorer.index
+    first = _first_occurrences(index.paragraphs)
+
+    def canonical(i: int, j: int) -> tuple[int, int]:
+        """Pairs as the report holds them: distinct texts by their first occurrence, copies with their original."""
+        a, b = first[i], first[j]
+        return _key(a, b) if a != b else (a, max(i, j))
+
+    def keys(duplicate: bool) -> set[tuple[int, int]]:
+        return {
+            canonical(row_of_number(index, p.a, p.doc), row_of_number(index, p.b, p.doc))
+            for p in labelled
+            if p.duplicate == duplicate
+        }
+
+    positives, negatives = keys(True), keys(False)
     row_of = {p.key: i for i, p in enumerate(index.paragraphs)}
-    candidate_scores = {_key(row_of[c.a.key], row_of[c.b.key]): c.score for c in report.candidates}
+    candidate_scores = {canonical(row_of[c.a.key], row_of[c.b.key]): c.score for c in report.candidates}
     positive_scores = [candidate_scores.get(k, -1.0) for k in positives]
-    negatives = [
-        _key(row_of_number(index, p.a, p.doc), row_of_number(index, p.b, p.doc)) for p in labelled if not p.duplicate
-    ]
     negative_scores = [candidate_scores.get(k, -1.0) for k in negatives]
     rows = []
     for threshold in np.linspace(0.2, 0.9, steps):

@@ -504,8 +504,13 @@ def build_index(
     index_dir: Path | str,
     config: IndexConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encoder: SentenceTransformerEncoder | None = None,
 ) -> BuildReport:
-    """Parse, embed what changed, and atomically publish a new index build."""
+    """Parse, embed what changed, and atomically publish a new index build.
+
+    Pass an already loaded `encoder` to reuse it across builds (notebooks, benchmarks); otherwise the model named
+    in `config` is loaded only if something needs embedding.
+    """
     from filelock import FileLock, Timeout
 
     config = config or IndexConfig()
@@ -513,12 +518,13 @@ def build_index(
     index_dir = Path(index_dir)
     sources = [str(Path(p).resolve()) for p in paths]
     corpus = load_corpus(sources)
-    spec = resolve_model(config.model)
+    spec = encoder.spec if encoder is not None else resolve_model(config.model)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(index_dir / LOCK), timeout=config.lock_timeout)
         with lock:
-            return _build_locked(index_dir, corpus, sources, spec, config, progress, started)
+            factory = (lambda: encoder) if encoder is not None else (lambda: SentenceTransformerEncoder(spec))
+            return _build_locked(index_dir, corpus, sources, spec, config, progress, started, factory)
     except Timeout:
         raise WriteError(
             f"another build of {index_dir} is still running after {config.lock_timeout:.0f} s; wait and run again"
@@ -535,6 +541,7 @@ def _build_locked(
     config: IndexConfig,
     progress: Callable[[int, int], None] | None,
     started: float,
+    encoder_factory: Callable[[], SentenceTransformerEncoder],
 ) -> BuildReport:
     _remove_leftovers(index_dir)
     previous = _previous(index_dir, spec, config.force)
@@ -545,9 +552,7 @@ def _build_locked(
     if previous is not None:
         reusable = dict(zip(previous.hashes, previous.vectors, strict=True))
         old_by_key = {p.key: h for p, h in zip(previous.paragraphs, previous.hashes, strict=True)}
-    vectors, encoder, _ = _embed_missing(
-        paragraphs, hashes, reusable, lambda: SentenceTransformerEncoder(spec), progress
-    )
+    vectors, encoder, _ = _embed_missing(paragraphs, hashes, reusable, encoder_factory, progress)
     checksum = (encoder.checksum if encoder else "") or (previous.manifest["model"]["sha256"] if previous else "")
     reused = sum(1 for h in hashes if h in reusable)
     changed = sum(

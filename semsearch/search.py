@@ -24,7 +24,7 @@ MAX_QUERY_CHARS = 2000
 # Hybrid score = cosine + LEXICAL_WEIGHT × (BM25 / its ceiling for the query); chosen on
 # tests/data/queries.jsonl by bench/tune_hybrid.py (normalising by the per-query maximum instead, or fusing
 # ranks, let spurious word matches drown the reworded queries).
-DEFAULT_LEXICAL_WEIGHT = 0.4
+DEFAULT_LEXICAL_WEIGHT = 0.3
 CANDIDATES = 200
 
 

@@ -1,0 +1,80 @@
+"""Choose the duplicate score's weights and threshold on tests/data/pairs.jsonl, against simple baselines.
+
+Precision counts every flagged pair in the corpus (the labelled duplicates are taken as the complete set), so
+the numbers are comparable with an all-pairs evaluation. Baselines: raw cosine and word-set Jaccard thresholds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from common import ROOT, save
+
+from semsearch import DedupConfig, build_index, calibrate, find_duplicates, load_pairs, open_index
+from semsearch import dedup as dedup_module
+from semsearch.dedup import row_of_number
+
+
+def best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, float]:
+    order = np.argsort(-scores)
+    hits = np.cumsum(truth[order])
+    precision = hits / np.arange(1, len(order) + 1)
+    recall = hits / truth.sum()
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-9)
+    best = int(f1.argmax())
+    return float(f1[best]), float(precision[best]), float(recall[best]), float(scores[order][best])
+
+
+def main() -> None:
+    workspace = Path(tempfile.mkdtemp(prefix="semsearch-tune-"))
+    build_index([ROOT / "corpus"], workspace / "index")
+    index = open_index(workspace / "index")
+    labelled = load_pairs(ROOT / "tests" / "data" / "pairs.jsonl")
+    positives = {tuple(sorted((row_of_number(index, p.a), row_of_number(index, p.b)))) for p in labelled if p.duplicate}
+    count = len(index.paragraphs)
+    rows, columns = np.triu_indices(count, 1)
+    truth = np.array([(int(i), int(j)) in positives for i, j in zip(rows, columns, strict=True)])
+    cosine = (index.vectors @ index.vectors.T)[rows, columns]
+    words = [set(p.text.lower().split()) for p in index.paragraphs]
+    jaccard = np.array(
+        [len(words[i] & words[j]) / len(words[i] | words[j]) for i, j in zip(rows, columns, strict=True)]
+    )
+    lines = {"cosine (all pairs)": best_f1(cosine, truth), "word-set Jaccard (all pairs)": best_f1(jaccard, truth)}
+    report = find_duplicates(index, DedupConfig())
+    original = dict(dedup_module.WEIGHTS)
+    grid = []
+    for semantic, containment in itertools.product([0.2, 0.3, 0.4], [0.1, 0.2, 0.3]):
+        dedup_module.WEIGHTS.update(semantic=semantic, containment=containment, lexical=1 - semantic - containment)
+        rescored = find_duplicates(index, DedupConfig(), scorer=report.scorer)
+        best = max(calibrate(rescored, labelled, steps=71), key=lambda r: r.f1)
+        grid.append(((semantic, containment), best))
+    dedup_module.WEIGHTS.update(original)
+    for (semantic, containment), best in grid:
+        name = f"semsearch s={semantic} c={containment}"
+        lines[name] = (best.f1, best.precision, best.recall, best.threshold)
+    default = min(calibrate(report, labelled, steps=71), key=lambda r: abs(r.threshold - report.threshold))
+    lines["semsearch default"] = (default.f1, default.precision, default.recall, default.threshold)
+    print(f"{'method':34s} {'F1':>5s} {'prec':>5s} {'rec':>5s} {'thr':>6s}")
+    for name, (f1, precision, recall, threshold) in lines.items():
+        print(f"{name:34s} {f1:5.3f} {precision:5.2f} {recall:5.2f} {threshold:6.3f}")
+    print(
+        f"default: {len(report.pairs)} pairs flagged, {default.negatives_flagged} of "
+        f"{sum(not p.duplicate for p in labelled)} hard negatives flagged"
+    )
+    save(
+        "tune_dedup",
+        {
+            name: dict(zip(("f1", "precision", "recall", "threshold"), map(float, v), strict=True))
+            for name, v in lines.items()
+        }
+        | {"hard_negatives_flagged": default.negatives_flagged},
+    )
+    shutil.rmtree(workspace, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
