@@ -16,15 +16,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
-SCALE = Path(os.environ.get("SEMSEARCH_SCALE", ROOT.parent / "shared" / "scale" / "un-paragraphs.jsonl.gz"))
+SCALE_VARIABLE = "SEMSEARCH_SCALE"  # path of the scale corpus, un-paragraphs.jsonl.gz (198,037 UN paragraphs)
 
 
 def scale_texts(limit: int | None = None) -> list[str]:
     """Paragraph texts of the scale corpus (198,037 real UN paragraphs), in file order."""
-    if not SCALE.exists():
-        raise SystemExit(f"scale corpus not found at {SCALE}; set SEMSEARCH_SCALE to its path")
+    path = Path(os.environ.get(SCALE_VARIABLE, ""))
+    if not path.is_file():
+        raise SystemExit(f"set {SCALE_VARIABLE} to the scale corpus file (un-paragraphs.jsonl.gz)")
     texts = []
-    with gzip.open(SCALE, "rt", encoding="utf-8") as handle:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             texts.append(json.loads(line)["text"])
             if limit and len(texts) >= limit:

@@ -79,6 +79,7 @@ class Section:
         title = re.sub(
             r"^(?:other\s+)?recommendations\s+(?:in the area of|concerning|on)\s+", "", self.title, flags=re.I
         )
+        title = title[:1].upper() + title[1:]
         return f"{self.numeral}. {title}" if self.numeral else title
 
 

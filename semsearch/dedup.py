@@ -417,6 +417,8 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
         members = set(distinct) | {row_of[p.b.key] for p in copies_of.get(cluster, [])}
         members |= {row_of[p.a.key] for p in copies_of.get(cluster, [])}
         ordered = sorted(members, key=lambda r: (_meeting_order(paragraphs[r]), r))
+        position = {r: n for n, r in enumerate(ordered)}
+        member_pairs.sort(key=lambda p: (position[row_of[p.a.key]], position[row_of[p.b.key]]))
         groups.append(DuplicateGroup(tuple(paragraphs[r] for r in ordered), tuple(member_pairs)))
     return sorted(groups, key=lambda g: (-len(g.members), row_of[g.first.key]))
 
