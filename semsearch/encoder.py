@@ -103,10 +103,7 @@ def resolve_model(name: str | None = None) -> ModelSpec:
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
     """A quick connect to the hub, so an offline machine fails in seconds instead of after a minute of retries."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "0") not in (
-        "",
-        "0",
-    ):
+    if any(os.environ.get(name, "0") not in ("", "0") for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
         return False
     from huggingface_hub import constants
 

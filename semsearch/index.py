@@ -361,7 +361,7 @@ def _embed_missing(
     reusable: dict[str, np.ndarray],
     encoder_factory: Callable[[], Encoder],
     progress: Callable[[int, int], None] | None,
-) -> tuple[np.ndarray, Encoder | None, int]:
+) -> tuple[np.ndarray, Encoder | None]:
     """Vectors for every paragraph, embedding only texts whose content hash has no stored vector."""
     missing: dict[str, str] = {}
     for paragraph, digest in zip(paragraphs, hashes, strict=True):
@@ -382,9 +382,9 @@ def _embed_missing(
         vectors = encoder.encode(list(missing.values()), progress=step)
         fresh = dict(zip(missing, vectors, strict=True))
     if not paragraphs:
-        return np.zeros((0, 0), dtype=np.float32), encoder, 0
+        return np.zeros((0, 0), dtype=np.float32), encoder
     rows = [reusable[h] if h in reusable else fresh[h] for h in hashes]
-    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32), encoder, len(missing)
+    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32), encoder
 
 
 def _write_build(
@@ -552,7 +552,7 @@ def _build_locked(
     if previous is not None:
         reusable = dict(zip(previous.hashes, previous.vectors, strict=True))
         old_by_key = {p.key: h for p, h in zip(previous.paragraphs, previous.hashes, strict=True)}
-    vectors, encoder, _ = _embed_missing(paragraphs, hashes, reusable, encoder_factory, progress)
+    vectors, encoder = _embed_missing(paragraphs, hashes, reusable, encoder_factory, progress)
     checksum = (encoder.checksum if encoder else "") or (previous.manifest["model"]["sha256"] if previous else "")
     reused = sum(1 for h in hashes if h in reusable)
     changed = sum(
