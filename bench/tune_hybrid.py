@@ -15,7 +15,7 @@ import numpy as np
 from common import ROOT, save
 
 from semsearch import Searcher, build_index, evaluate, load_queries, open_index
-from semsearch.evaluate import ndcg_at
+from semsearch.evaluation import ndcg_at
 
 WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
 

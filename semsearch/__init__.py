@@ -35,9 +35,9 @@ _EXPORTS = {
     "SentenceTransformerEncoder": "semsearch.encoder",
     "resolve_model": "semsearch.encoder",
     "SemsearchError": "semsearch.errors",
-    "Evaluation": "semsearch.evaluate",
-    "evaluate": "semsearch.evaluate",
-    "load_queries": "semsearch.evaluate",
+    "Evaluation": "semsearch.evaluation",
+    "evaluate": "semsearch.evaluation",
+    "load_queries": "semsearch.evaluation",
     "BuildReport": "semsearch.index",
     "Index": "semsearch.index",
     "IndexConfig": "semsearch.index",
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     )
     from semsearch.encoder import Encoder, OnnxEncoder, SentenceTransformerEncoder, resolve_model
     from semsearch.errors import SemsearchError
-    from semsearch.evaluate import Evaluation, evaluate, load_queries
+    from semsearch.evaluation import Evaluation, evaluate, load_queries
     from semsearch.index import BuildReport, Index, IndexConfig, build_index, ensure_index, open_index
     from semsearch.report import render, write_atomic
     from semsearch.search import Filters, Hit, Searcher, SearchResult

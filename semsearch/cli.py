@@ -206,7 +206,7 @@ def evaluate_queries(
     """nDCG@k, MRR and recall@k for each search mode, side by side."""
     from dataclasses import asdict
 
-    from semsearch.evaluate import evaluate, load_queries
+    from semsearch.evaluation import evaluate, load_queries
     from semsearch.search import Searcher
 
     labelled = load_queries(queries)

@@ -85,8 +85,10 @@ class Section:
 
 @dataclass(frozen=True)
 class Meeting:
+    """A meeting is its ordinal; the date is as printed, which can vary ("on 21 and 22 May", "from 21 to 22 May")."""
+
     ordinal: int
-    date: str
+    date: str = field(compare=False)
 
     @property
     def year(self) -> int | None:

@@ -107,7 +107,7 @@ class PairScore:
 
     @property
     def same_meeting(self) -> bool:
-        return self.a.meeting is not None and self.a.meeting == self.b.meeting
+        return self.a.doc == self.b.doc and self.a.meeting is not None and self.a.meeting == self.b.meeting
 
     @property
     def meetings(self) -> str:
@@ -473,7 +473,12 @@ def row_of_number(index: Index, number: str, doc: str | None = None) -> int:
     return rows[0]
 
 
-def calibrate(report: DuplicateReport, labelled: Sequence[LabelledPair], steps: int = 25) -> list[CalibrationRow]:
+def calibrate(
+    report: DuplicateReport,
+    labelled: Sequence[LabelledPair],
+    steps: int = 25,
+    thresholds: Sequence[float] | None = None,
+) -> list[CalibrationRow]:
     """Precision and recall at each threshold, taking the labelled duplicates as the complete set: every other
     flagged pair counts against precision. Also counts how many labelled hard negatives get flagged."""
     index = report.scorer.index
@@ -497,7 +502,8 @@ def calibrate(report: DuplicateReport, labelled: Sequence[LabelledPair], steps: 
     positive_scores = [candidate_scores.get(k, -1.0) for k in positives]
     negative_scores = [candidate_scores.get(k, -1.0) for k in negatives]
     rows = []
-    for threshold in np.linspace(0.2, 0.9, steps):
+    grid = thresholds if thresholds is not None else sorted({*np.linspace(0.2, 0.9, steps), report.threshold})
+    for threshold in grid:
         flagged = {k for k, s in candidate_scores.items() if s >= threshold}
         true = sum(1 for s in positive_scores if s >= threshold)
         precision = true / len(flagged) if flagged else 1.0

@@ -128,11 +128,6 @@ class SearchResult:
     def to_dict(self) -> dict:
         return {"query": self.query, "mode": self.mode, "results": [h.to_dict() for h in self.hits]}
 
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame([h.to_dict() for h in self.hits])
-
 
 class Searcher:
     """Answers queries against one loaded index; keep it around for warm queries (shell, notebooks)."""
@@ -155,6 +150,8 @@ class Searcher:
         rows, dense, lexical = self._candidates(query, mode, allowed, k)
         scores = self._fuse(mode, dense, lexical, query)
         order = np.argsort(-scores, kind="stable")[:k]
+        if mode == "lexical":  # no query word in a paragraph is no evidence for it: do not pad with zeros
+            order = order[scores[order] > 0]
         hits = [
             Hit(
                 rank,

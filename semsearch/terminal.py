@@ -13,7 +13,7 @@ from rich.text import Text
 
 from semsearch.corpus import Corpus, Paragraph
 from semsearch.dedup import CalibrationRow, DuplicateGroup, PairScore
-from semsearch.evaluate import Evaluation
+from semsearch.evaluation import Evaluation
 from semsearch.search import SearchResult
 
 _CONTROL_NAMES = {0x1B: "ESC", 0x07: "BEL", 0x08: "BS", 0x0D: "CR", 0x7F: "DEL"}

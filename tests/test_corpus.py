@@ -125,6 +125,7 @@ def test_meeting_dates_read_from_headings(document):
     assert by_number[7].meeting.date == "26 to 28 May 2014"
     assert by_number[9].meeting.date == "9 June 2015"
     assert str(by_number[62].meeting) == "4th (2016)"
+    assert by_number[6].meeting == by_number[30].meeting, "one meeting, whatever its date's wording"
 
 
 def test_sections_and_subthemes(document):
