@@ -203,7 +203,11 @@ def source_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
-def _roman_value(numeral: str) -> int:
+def is_roman(text: str) -> bool:
+    return bool(text) and all(c in ROMAN_VALUES for c in text)
+
+
+def roman_value(numeral: str) -> int:
     values = [ROMAN_VALUES[c] for c in numeral]
     return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
 
@@ -382,11 +386,11 @@ def _handle_line(state: _State, line: int, text: str) -> None:
 
 
 def _is_next_section(state: _State, numeral: str) -> bool:
-    if any(c not in ROMAN_VALUES for c in numeral):
+    if not is_roman(numeral):
         return False
     if state.section is None or not state.section.numeral:
         return True
-    return _roman_value(numeral) == _roman_value(state.section.numeral) + 1
+    return roman_value(numeral) == roman_value(state.section.numeral) + 1
 
 
 def _footnote_texts(paragraph: dict, footnotes: list[Piece]) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from semsearch.corpus import Paragraph
+from semsearch.corpus import Paragraph, is_roman, roman_value
 from semsearch.errors import QueryError
 from semsearch.index import Index
 from semsearch.lexical import matching_spans
@@ -65,11 +65,8 @@ class Filters:
 
 
 def _roman_sort_key(numeral: str) -> tuple[int, str]:
-    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
-    if numeral and all(c in values for c in numeral):
-        numbers = [values[c] for c in numeral]
-        return sum(-v if i + 1 < len(numbers) and v < numbers[i + 1] else v for i, v in enumerate(numbers)), ""
-    return 10_000, numeral
+    """Sections in document order (II before IX), titles without numerals after them."""
+    return (roman_value(numeral), "") if is_roman(numeral) else (10_000, numeral)
 
 
 def _check_known(what: str, wanted: Sequence[str], known: Sequence[str]) -> None:
@@ -83,7 +80,7 @@ def _section_matches(paragraph: Paragraph, wanted: str) -> bool:
     section = paragraph.section
     if section is None:
         return False
-    if wanted.strip().upper() == section.numeral or (wanted.isupper() and _roman_sort_key(wanted)[0] < 10_000):
+    if wanted.strip().upper() == section.numeral or (wanted.isupper() and is_roman(wanted.strip())):
         return wanted.strip().upper() == section.numeral
     titles = f"{section.title} {paragraph.subtheme or ''}".lower()
     return all(re.search(rf"\b{re.escape(word)}", titles) for word in wanted.lower().split())
