@@ -138,7 +138,7 @@ def show(
     no_rebuild: NoRebuild = False,
 ) -> None:
     """One paragraph with its metadata, nearest neighbours and flagged repeats."""
-    from semsearch.corpus import load_corpus
+    from semsearch.corpus import find_paragraph, load_corpus
     from semsearch.errors import IndexMissingError
     from semsearch.terminal import paragraph_panel
 
@@ -151,21 +151,11 @@ def show(
     from semsearch.dedup import find_duplicates
     from semsearch.search import neighbours_of
 
-    paragraph = _find(loaded, number, doc)
+    paragraph = find_paragraph(loaded.paragraphs, number, doc)
     near = neighbours_of(loaded, paragraph, neighbours)
     report = find_duplicates(loaded)
     repeats = report.repeats_of(paragraph)
     _console().print(paragraph_panel(paragraph, near, [(p.paragraph, p.kind, p.score) for p in repeats]))
-
-
-def _find(loaded: Index, number: str, doc: str | None):
-    from semsearch.corpus import Corpus, Document
-
-    documents = {}
-    for p in loaded.paragraphs:
-        documents.setdefault(p.doc, []).append(p)
-    corpus = Corpus(tuple(Document(d, "", "", tuple(ps), ()) for d, ps in documents.items()))
-    return corpus.find(number, doc)
 
 
 @app.command("corpus")

@@ -177,13 +177,18 @@ class Corpus:
         return [p for d in self.documents for p in d.paragraphs]
 
     def find(self, number: str, doc: str | None = None) -> Paragraph:
-        matches = [p for p in self.paragraphs if p.number == number and (doc is None or p.doc == doc)]
-        if not matches:
-            raise CorpusError(f"no paragraph numbered {number}{f' in {doc}' if doc else ''}")
-        if len(matches) > 1:
-            docs = ", ".join(p.doc for p in matches)
-            raise CorpusError(f"paragraph {number} exists in several documents ({docs}); pass --doc to choose")
-        return matches[0]
+        return find_paragraph(self.paragraphs, number, doc)
+
+
+def find_paragraph(paragraphs: Sequence[Paragraph], number: str, doc: str | None = None) -> Paragraph:
+    """The paragraph printed with this number; with several documents, `doc` says which."""
+    matches = [p for p in paragraphs if p.number == number and (doc is None or p.doc == doc)]
+    if not matches:
+        raise CorpusError(f"no paragraph numbered {number}{f' in {doc}' if doc else ''}")
+    if len(matches) > 1:
+        docs = ", ".join(p.doc for p in matches)
+        raise CorpusError(f"paragraph {number} exists in several documents ({docs}); pass --doc to choose")
+    return matches[0]
 
 
 def clean_text(text: str) -> str:
