@@ -227,6 +227,12 @@ def render(report: DuplicateReport, fmt: Format) -> str:
     return RENDERERS[fmt](report)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write beside the target and rename, so a failure never leaves a half-written report in its place."""
     path = Path(path)
@@ -239,6 +245,7 @@ def write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # temporary files are private; a report is an ordinary file
         os.replace(temporary, path)
     except OSError as error:
         if temporary is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from semsearch.errors import WriteError
-from semsearch.report import render, to_html, write_atomic
+from semsearch.report import _umask, render, to_html, write_atomic
 
 HOSTILE = (
     "I. Hostile\n\nA. Recommendations adopted by the Working Group at its first meeting, held in Vienna on 21 and 22 "
@@ -102,6 +102,12 @@ def test_report_write_failures_leave_nothing_behind(tmp_path, duplicates, monkey
         write_atomic(target, to_html(duplicates))
     assert target.read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_report_gets_ordinary_permissions(tmp_path):
+    target = tmp_path / "report.md"
+    write_atomic(target, "# report\n")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def test_report_into_missing_directory(tmp_path):
