@@ -17,7 +17,6 @@ found in the other paragraph) evidence; weights and the default threshold were c
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
 from collections import Counter
@@ -32,6 +31,7 @@ import numpy as np
 from semsearch.corpus import Paragraph
 from semsearch.errors import QueryError
 from semsearch.index import Index
+from semsearch.labels import read_labelled
 from semsearch.lexical import tokenize
 
 Kind = Literal["verbatim", "paraphrase", "partial"]
@@ -446,23 +446,11 @@ class CalibrationRow:
 
 
 def load_pairs(path: Path | str) -> list[LabelledPair]:
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise QueryError(f"{path}: cannot be read ({error.strerror})") from None
-    pairs = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            pairs.append(LabelledPair(str(data["a"]), str(data["b"]), data["label"] == "duplicate", data.get("doc")))
-        except (ValueError, KeyError, TypeError):
-            raise QueryError(f'{path}:{number}: expected {{"a": …, "b": …, "label": "duplicate"|"negative"}}') from None
-    if not pairs:
-        raise QueryError(f"{path}: no pairs in it")
-    return pairs
+    return read_labelled(
+        path,
+        lambda d: LabelledPair(str(d["a"]), str(d["b"]), d["label"] == "duplicate", d.get("doc")),
+        '{"a": …, "b": …, "label": "duplicate"|"negative"}',
+    )
 
 
 def row_of_number(index: Index, number: str, doc: str | None = None) -> int:

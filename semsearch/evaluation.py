@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from semsearch.errors import QueryError
+from semsearch.labels import read_labelled
 from semsearch.search import MODES, Mode, Searcher
 
 
@@ -38,32 +37,13 @@ class Evaluation:
 
 
 def load_queries(path: Path | str) -> list[LabelledQuery]:
-    path = Path(path)
-    queries = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise QueryError(f"{path}: cannot be read ({error.strerror})") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            queries.append(
-                LabelledQuery(
-                    data["query"],
-                    {str(k): int(v) for k, v in data["relevant"].items()},
-                    bool(data.get("reworded", False)),
-                    data.get("doc"),
-                )
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise QueryError(
-                f'{path}:{number}: expected {{"query": …, "relevant": {{"NUMBER": GRADE}}}} on each line'
-            ) from None
-    if not queries:
-        raise QueryError(f"{path}: no queries in it")
-    return queries
+    return read_labelled(
+        path,
+        lambda d: LabelledQuery(
+            d["query"], {str(k): int(v) for k, v in d["relevant"].items()}, bool(d.get("reworded", False)), d.get("doc")
+        ),
+        '{"query": …, "relevant": {"NUMBER": GRADE}}',
+    )
 
 
 def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int) -> float:
