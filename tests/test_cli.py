@@ -178,3 +178,12 @@ def test_help_lists_commands(tmp_path):
     result = run("--help", cwd=tmp_path)
     for command in ("index", "query", "show", "corpus", "eval", "shell", "duplicates"):
         assert command in result.stdout
+
+
+def test_core_library_has_no_terminal_code():
+    package = Path(__file__).resolve().parent.parent / "semsearch"
+    for module in package.glob("*.py"):
+        if module.name in {"cli.py", "terminal.py", "__main__.py"}:
+            continue
+        text = module.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import|from)\s+(typer|rich)\b", text, flags=re.M), module.name
