@@ -69,13 +69,14 @@ def index(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from semsearch.index import IndexConfig, build_index
+    from semsearch.terminal import error_console
 
     if index_type not in ("auto", "flat", "hnsw", "ivf"):
         raise typer.BadParameter("choose auto, flat, hnsw or ivf", param_hint="--index-type")
     sources = paths or [DEFAULT_CORPUS]
     config = IndexConfig(model=model, index_type=index_type, force=force)  # type: ignore[arg-type]
     columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=_console_err(), transient=True) as progress:
+    with Progress(*columns, console=error_console(), transient=True) as progress:
         task = progress.add_task("embed", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -85,12 +86,6 @@ def index(
     for skipped in report.skipped:
         _say(f"skipped {skipped}")
     _console().print(f"{report}\nindex written to {index_dir}")
-
-
-def _console_err():
-    from semsearch.terminal import error_console
-
-    return error_console()
 
 
 @app.command()
