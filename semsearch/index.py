@@ -9,19 +9,23 @@ Layout of an index directory::
 
 A build writes into `.tmp-<stamp>/`, renames it to `v-<stamp>/` and only then points CURRENT at it, so a build
 killed at any moment leaves the previous index answering. Every file's sha256 is in the manifest and checked on
-load, so a truncated or altered file is reported instead of reaching FAISS.
+load, so a truncated or altered file is reported instead of reaching FAISS. An open index holds a shared lock
+(flock) on its manifest for as long as it lives, and a build deletes only old versions nobody holds, so files
+read lazily (faiss.index, query-model/) are still there however many builds happen meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -126,6 +130,7 @@ class Index:
     hashes: list[str]
     vectors: np.ndarray
     lexical: Bm25
+    _release: weakref.finalize | None = field(default=None, repr=False)
     _encoder: Encoder | None = field(default=None, repr=False)
     _faiss: object | None = field(default=None, repr=False)
 
@@ -159,6 +164,11 @@ class Index:
 
     def staleness(self) -> Staleness:
         return corpus_staleness(self.manifest)
+
+    def close(self) -> None:
+        """Let a later build delete this version; lazily read parts must already be loaded."""
+        if self._release is not None:
+            self._release()
 
 
 def sentence_transformer_for(name: str, checksum: str) -> SentenceTransformerEncoder:
@@ -296,13 +306,34 @@ def open_index(index_dir: Path | str) -> Index:
 
 
 def _load_version(index_dir: Path, version: str, manifest_sha: str) -> Index:
-
     directory = index_dir / version
-    manifest = _verified_manifest(directory, manifest_sha)
+    lease = _lease(directory)
     try:
-        return _read_files(directory, manifest)
+        manifest = _verified_manifest(directory, manifest_sha)
+        index = _read_files(directory, manifest)
     except (KeyError, ValueError, RuntimeError, UnicodeDecodeError) as error:
+        os.close(lease)
         raise _corrupt(directory / "manifest.json", f"unreadable ({type(error).__name__})") from None
+    except BaseException:
+        os.close(lease)
+        raise
+    index._release = weakref.finalize(index, os.close, lease)
+    return index
+
+
+def _lease(directory: Path) -> int:
+    """A shared lock that keeps builds from deleting this version while it is open."""
+    path = directory / "manifest.json"
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise _corrupt(path, "missing") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise FileNotFoundError(errno.ENOENT, "being deleted by a build", str(path)) from None
+    return descriptor
 
 
 def _read_files(directory: Path, manifest: dict) -> Index:
@@ -467,11 +498,21 @@ def _swap_in(index_dir: Path, temporary: Path, stamp: str, manifest_sha: str) ->
     _fsync_directory(index_dir)
 
 
-def _remove_old_versions(index_dir: Path, keep: Iterable[str]) -> None:
-    """Delete builds other than the current and the previous one (a reader may still be loading that)."""
-    keep = set(keep)
+def _remove_old_versions(index_dir: Path, current: str) -> None:
+    """Delete builds other than the current one that no open index holds (see `_lease`)."""
     for path in index_dir.iterdir():
-        if path.is_dir() and path.name.startswith("v-") and path.name not in keep:
+        if not (path.is_dir() and path.name.startswith("v-") and path.name != current):
+            continue
+        try:
+            handle = (path / "manifest.json").open("rb")
+        except FileNotFoundError:
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -574,7 +615,9 @@ def _build_locked(
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    _remove_old_versions(index_dir, {f"v-{stamp}", previous.directory.name if previous else ""})
+    if previous is not None:
+        previous.close()
+    _remove_old_versions(index_dir, f"v-{stamp}")
     return BuildReport(
         directory=index_dir,
         documents=len(corpus.documents),

@@ -59,8 +59,26 @@ def test_incremental_build_reembeds_only_changes(tmp_path):
     third = build_index([corpus], tmp_path / "index")
     assert (third.new, third.changed, third.reused, third.removed) == (1, 1, 2, 0)
     assert str(third).startswith("4 paragraphs from 1 document(s): 1 new, 1 changed, 2 reused")
-    versions = [p for p in (tmp_path / "index").iterdir() if p.name.startswith("v-")]
-    assert len(versions) == 2, "the current build and the one before it are kept"
+    assert len(versions_on_disk(tmp_path / "index")) == 1, "old builds nobody has open are deleted"
+
+
+def versions_on_disk(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("v-"))
+
+
+def test_an_open_index_outlives_later_builds(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    build_index([corpus], tmp_path / "index")
+    reader = open_index(tmp_path / "index")
+    for _ in range(3):
+        build_index([corpus], tmp_path / "index", IndexConfig(force=True))
+    assert reader.directory.name in versions_on_disk(tmp_path / "index")
+    assert len(versions_on_disk(tmp_path / "index")) == 2, "the held build and the current one"
+    assert reader.faiss_index.ntotal == 3, "files read lazily are still there"
+    assert reader.query_encoder().encode(["marking"]).shape == (1, 384)
+    reader.close()
+    build_index([corpus], tmp_path / "index", IndexConfig(force=True))
+    assert versions_on_disk(tmp_path / "index") == [current_dir(tmp_path / "index").name]
 
 
 def test_staleness_rebuilds_by_default_and_fails_with_no_rebuild(tmp_path):
