@@ -20,7 +20,7 @@ import difflib
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -196,14 +196,14 @@ class Repeat:
 class DuplicateReport:
     """All scored candidates, and what is flagged at one threshold; `at()` re-thresholds without recomputing."""
 
-    candidates: list[PairScore]
+    candidates: Candidates
     threshold: float
     scorer: PairScorer = field(repr=False)
     pairs: list[PairScore] = field(init=False)
     groups: list[DuplicateGroup] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.pairs = [p for p in self.candidates if p.score >= self.threshold]
+        self.pairs = self.candidates.pairs(self.threshold)
         self.groups = group_pairs(self.pairs, self.scorer, self.threshold)
 
     def at(self, threshold: float) -> DuplicateReport:
@@ -252,95 +252,239 @@ def _centred(vectors: np.ndarray) -> np.ndarray:
     return centred / np.clip(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12, None)
 
 
+def _spans(starts: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The items starts[r]..starts[r+1]-1 of every r in `rows`, concatenated, and which position of `rows` each
+    came from: how per-paragraph clauses are looked up for a whole batch of pairs at once."""
+    lengths = starts[rows + 1] - starts[rows]
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return starts[rows][owner] + offsets, owner
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """Rows of sorted distinct column ids with a value each (CSR without a library): bags of words."""
+
+    starts: np.ndarray
+    columns: np.ndarray
+    values: np.ndarray
+    width: int  # number of distinct columns there can be
+
+    @classmethod
+    def build(cls, rows: Iterable[dict[int, float]], width: int) -> SparseRows:
+        starts, columns, values = [0], [], []
+        for row in rows:
+            ordered = sorted(row.items())
+            columns.extend(c for c, _ in ordered)
+            values.extend(v for _, v in ordered)
+            starts.append(len(columns))
+        return cls(np.array(starts, dtype=np.int64), np.array(columns, dtype=np.int64), np.array(values), width)
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def shared(self, other: SparseRows, mine: np.ndarray, theirs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """For each n, the columns row mine[n] here and row theirs[n] of `other` have in common, as
+        (n, position here, position there) triples, found by one sort for the whole batch."""
+        here, owner_here = _spans(self.starts, mine)
+        there, owner_there = _spans(other.starts, theirs)
+        width = max(self.width, other.width)
+        _, at_here, at_there = np.intersect1d(
+            owner_here * width + self.columns[here],
+            owner_there * width + other.columns[there],
+            assume_unique=True,
+            return_indices=True,
+        )
+        return owner_here[at_here], here[at_here], there[at_there]
+
+
+def _row_max(values: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
+    best = np.zeros(count)
+    np.maximum.at(best, owner, values)
+    return best
+
+
+@dataclass(frozen=True)
+class EvidenceColumns:
+    """Evidence for a batch of pairs, one array per component."""
+
+    semantic: np.ndarray
+    lexical: np.ndarray
+    containment: np.ndarray
+    cosine: np.ndarray
+
+    def weighted(self) -> np.ndarray:
+        return (
+            WEIGHTS["semantic"] * self.semantic
+            + WEIGHTS["lexical"] * self.lexical
+            + WEIGHTS["containment"] * self.containment
+        )
+
+    def row(self, n: int) -> Evidence:
+        return Evidence(
+            float(self.semantic[n]), float(self.lexical[n]), float(self.containment[n]), float(self.cosine[n])
+        )
+
+
 class PairScorer:
-    """Scores any pair of paragraphs of one index; the evidence it needs is computed once."""
+    """Scores pairs of paragraphs of one index, a batch at a time; the evidence it needs is computed once and
+    kept in flat arrays, so 200k paragraphs fit in a few hundred MB."""
+
+    BATCH = 20_000
 
     def __init__(self, index: Index, config: DedupConfig, clause_vectors: bool | None = None) -> None:
         self.index = index
         self.config = config
         paragraphs = index.paragraphs
-        tokens = [tokenize(p.text) for p in paragraphs]
-        frequency = Counter(t for words in tokens for t in set(words))
-        count = len(paragraphs)
-        self.idf = {t: math.log((count + 1) / (f + 1)) + 1.0 for t, f in frequency.items()}
-        self.tfidf = [self._tfidf(words) for words in tokens]
-        del tokens
+        vocabulary: dict[str, int] = {}
+        counts = [Counter(vocabulary.setdefault(t, len(vocabulary)) for t in tokenize(p.text)) for p in paragraphs]
+        frequency = np.bincount([c for row in counts for c in row], minlength=len(vocabulary))
+        self.idf = np.log((len(paragraphs) + 1) / (frequency + 1)) + 1.0
+        self.tfidf = SparseRows.build((self._tfidf(row) for row in counts), len(vocabulary))
+        del counts
         clauses = [split_clauses(p.text) for p in paragraphs]
-        self.clauses = [self._weighted_clauses(cs) for cs in clauses]
+        self.rare_clauses, self.rare_clause_starts = self._rare_clauses(clauses, vocabulary)
+        self.rare_clause_weight = np.add.reduceat(self.rare_clauses.values, self.rare_clauses.starts[:-1])
+        self.meeting_order = np.array([_meeting_order(p) for p in paragraphs])
         self.vectors = _centred(index.vectors)
         self.cosines = index.vectors
-        self.clause_owner: np.ndarray | None = None
-        use_clauses = count <= CLAUSE_LEVEL_UP_TO if clause_vectors is None else clause_vectors
-        if use_clauses:
-            flat = [c for cs in clauses for c in cs]
-            self.clause_owner = np.array([i for i, cs in enumerate(clauses) for _ in cs])
-            self.clause_vectors = _centred(index.query_encoder().encode(flat))
-            starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
-            self.clause_rows = [np.arange(starts[i], starts[i + 1]) for i in range(count)]
+        self.clause_vectors: np.ndarray | None = None
+        if len(paragraphs) <= CLAUSE_LEVEL_UP_TO if clause_vectors is None else clause_vectors:
+            self.clause_vectors = _centred(index.query_encoder().encode([c for cs in clauses for c in cs]))
+            self.clause_starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
 
-    def _tfidf(self, tokens: list[str]) -> dict[str, float]:
-        counts = Counter(tokens)
+    def _tfidf(self, counts: Counter[int]) -> dict[int, float]:
         weights = {t: (1.0 + math.log(c)) * self.idf[t] for t, c in counts.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {t: w / norm for t, w in weights.items()}
 
-    def _weighted_clauses(self, clauses: list[str]) -> tuple[tuple[frozenset[str], float], ...]:
-        """Each clause's distinct words and their total IDF; clauses too slight to stand alone are left out."""
-        found = []
-        for clause in clauses:
-            words = frozenset(tokenize(clause))
-            weight = sum(self.idf.get(t, 0.0) for t in words)
-            if weight >= 15.0:
-                found.append((words, weight))
-        return tuple(found)
+    def _rare_clauses(self, clauses: list[list[str]], vocabulary: dict[str, int]) -> tuple[SparseRows, np.ndarray]:
+        """Each clause's distinct words weighted by IDF, and which clauses are each paragraph's; clauses too
+        slight to stand alone (total IDF under 15) are left out."""
+        kept, starts = [], [0]
+        for paragraph_clauses in clauses:
+            for clause in paragraph_clauses:
+                words = {vocabulary[t]: float(self.idf[vocabulary[t]]) for t in tokenize(clause) if t in vocabulary}
+                if sum(words.values()) >= 15.0:
+                    kept.append(words)
+            starts.append(len(kept))
+        return SparseRows.build(kept, len(vocabulary)), np.array(starts, dtype=np.int64)
 
-    def _containment(self, i: int, j: int) -> float:
-        best = 0.0
-        for clauses, other in ((self.clauses[i], self.tfidf[j]), (self.clauses[j], self.tfidf[i])):
-            for words, weight in clauses:
-                best = max(best, sum(self.idf[t] for t in words if t in other) / weight)
+    def _lexical(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """TF-IDF cosine."""
+        n, here, there = self.tfidf.shared(self.tfidf, a, b)
+        return np.bincount(n, weights=self.tfidf.values[here] * self.tfidf.values[there], minlength=len(a))
+
+    def _containment(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The largest share of a clause's rare words (by IDF) found anywhere in the other paragraph."""
+        best = np.zeros(len(a))
+        for own, other in ((a, b), (b, a)):
+            clauses, pair = _spans(self.rare_clause_starts, own)
+            if len(clauses):
+                n, here, _ = self.rare_clauses.shared(self.tfidf, clauses, other[pair])
+                found = np.bincount(n, weights=self.rare_clauses.values[here], minlength=len(clauses))
+                best = np.maximum(best, _row_max(found / self.rare_clause_weight[clauses], pair, len(a)))
         return best
 
-    def _semantic(self, i: int, j: int) -> float:
-        if self.clause_owner is None:
-            return float(self.vectors[i] @ self.vectors[j])
-        block = self.clause_vectors[self.clause_rows[i]] @ self.clause_vectors[self.clause_rows[j]].T
-        return float(block.max())
+    def _semantic(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Best clause-to-clause cosine after centring (paragraph vectors above CLAUSE_LEVEL_UP_TO)."""
+        if self.clause_vectors is None:
+            return np.einsum("ij,ij->i", self.vectors[a], self.vectors[b])
+        left, pair = _spans(self.clause_starts, a)
+        right, combination = _spans(self.clause_starts, b[pair])
+        left, pair = left[combination], pair[combination]
+        cosines = np.einsum("ij,ij->i", self.clause_vectors[left], self.clause_vectors[right])
+        return np.maximum.reduceat(cosines, np.flatnonzero(np.diff(pair, prepend=-1)))
 
-    def evidence(self, i: int, j: int) -> Evidence:
-        a, b = self.tfidf[i], self.tfidf[j]
-        small, large = (a, b) if len(a) < len(b) else (b, a)
-        return Evidence(
-            semantic=max(0.0, self._semantic(i, j)),
-            lexical=sum(w * large.get(t, 0.0) for t, w in small.items()),
-            containment=self._containment(i, j),
-            cosine=float(self.cosines[i] @ self.cosines[j]),
-        )
+    def evidence(self, a: np.ndarray, b: np.ndarray) -> EvidenceColumns:
+        parts = []
+        for start in range(0, len(a), self.BATCH):
+            x, y = a[start : start + self.BATCH], b[start : start + self.BATCH]
+            parts.append(
+                (
+                    np.clip(self._semantic(x, y), 0.0, None),
+                    self._lexical(x, y),
+                    self._containment(x, y),
+                    np.einsum("ij,ij->i", self.cosines[x], self.cosines[y]),
+                )
+            )
+        if not parts:
+            return EvidenceColumns(*(np.zeros(0) for _ in range(4)))
+        return EvidenceColumns(*(np.concatenate(column).astype(np.float64) for column in zip(*parts, strict=True)))
+
+    def ordered(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair as (earlier, later) by meeting, then position."""
+        meeting = self.meeting_order
+        swap = (meeting[a] > meeting[b]) | ((meeting[a] == meeting[b]) & (a > b))
+        return np.where(swap, b, a), np.where(swap, a, b)
 
     def score(self, i: int, j: int) -> PairScore:
-        paragraphs = self.index.paragraphs
-        first, second = sorted((i, j), key=lambda r: (_meeting_order(paragraphs[r]), r))
-        evidence = self.evidence(first, second)
-        return PairScore(paragraphs[first], paragraphs[second], evidence.weighted(), evidence, self.config)
+        (pair,) = self.score_pairs(np.array([i]), np.array([j]))
+        return pair
+
+    def score_pairs(self, a: np.ndarray, b: np.ndarray) -> list[PairScore]:
+        return Candidates.of(self, a, b).pairs()
 
 
 def _meeting_order(paragraph: Paragraph) -> int:
     return paragraph.meeting.ordinal if paragraph.meeting else 0
 
 
-def candidate_pairs(index: Index, neighbours: int, min_cosine: float) -> list[tuple[int, int]]:
-    """Pairs among each paragraph's FAISS nearest neighbours above a cosine floor (never an n × n matrix)."""
+@dataclass(frozen=True)
+class Candidates:
+    """Scored candidate pairs as columns, best first: at scale there are millions, and only the few someone looks
+    at (flagged, explained, listed) become `PairScore` objects."""
+
+    scorer: PairScorer = field(repr=False)
+    a: np.ndarray
+    b: np.ndarray
+    scores: np.ndarray
+    evidence: EvidenceColumns = field(repr=False)
+
+    @classmethod
+    def of(cls, scorer: PairScorer, a: np.ndarray, b: np.ndarray) -> Candidates:
+        a, b = scorer.ordered(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        evidence = scorer.evidence(a, b)
+        scores = evidence.weighted()
+        order = np.argsort(-scores, kind="stable")
+        columns = EvidenceColumns(
+            *(getattr(evidence, f)[order] for f in ("semantic", "lexical", "containment", "cosine"))
+        )
+        return cls(scorer, a[order], b[order], scores[order], columns)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __getitem__(self, n: int) -> PairScore:
+        paragraphs = self.scorer.index.paragraphs
+        return PairScore(
+            paragraphs[self.a[n]],
+            paragraphs[self.b[n]],
+            float(self.scores[n]),
+            self.evidence.row(n),
+            self.scorer.config,
+        )
+
+    def __iter__(self) -> Iterator[PairScore]:
+        return (self[n] for n in range(len(self)))
+
+    def pairs(self, threshold: float = -np.inf) -> list[PairScore]:
+        """Those scoring at least `threshold`, best first."""
+        return [self[n] for n in range(int(np.searchsorted(-self.scores, -threshold, side="right")))]
+
+
+def candidate_pairs(index: Index, neighbours: int, min_cosine: float) -> np.ndarray:
+    """Pairs (i < j) among each paragraph's FAISS nearest neighbours above a cosine floor, as an (m, 2) array
+    (never an n × n matrix)."""
     count = len(index.paragraphs)
     if count < 2:
-        return []
-    k = min(neighbours + 1, count)
-    similarities, ids = index.faiss_index.search(index.vectors, k)
-    found = set()
-    for row, (sims, neighbours_of_row) in enumerate(zip(similarities, ids, strict=True)):
-        for sim, other in zip(sims, neighbours_of_row, strict=True):
-            if other >= 0 and other != row and sim >= min_cosine:
-                found.add((min(row, int(other)), max(row, int(other))))
-    return sorted(found)
+        return np.zeros((0, 2), dtype=np.int64)
+    similarities, ids = index.faiss_index.search(index.vectors, min(neighbours + 1, count))
+    rows = np.repeat(np.arange(count), ids.shape[1])
+    ids, similarities = ids.ravel(), similarities.ravel()
+    keep = (ids >= 0) & (ids != rows) & (similarities >= min_cosine)
+    low, high = np.minimum(rows[keep], ids[keep]), np.maximum(rows[keep], ids[keep])
+    return np.unique(np.stack([low, high], axis=1), axis=0)
 
 
 def find_duplicates(
@@ -351,16 +495,14 @@ def find_duplicates(
     million, and grouping compares distinct texts only."""
     config = config or DedupConfig()
     scorer = scorer or PairScorer(index, config)
-    first = _first_occurrences(index.paragraphs)
-    copies = [scorer.score(first[row], row) for row in range(len(first)) if first[row] != row]
-    distinct = {
-        _key(first[i], first[j])
-        for i, j in candidate_pairs(index, config.neighbours, config.min_cosine)
-        if first[i] != first[j]
-    }
-    scored = [scorer.score(i, j) for i, j in sorted(distinct)] + copies
-    scored.sort(key=lambda p: -p.score)
-    return DuplicateReport(scored, config.threshold, scorer)
+    first = np.array(_first_occurrences(index.paragraphs), dtype=np.int64)
+    copies = np.flatnonzero(first != np.arange(len(first)))
+    pairs = first[candidate_pairs(index, config.neighbours, config.min_cosine)]
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    distinct = np.unique(np.sort(pairs, axis=1), axis=0)
+    a = np.concatenate([distinct[:, 0], first[copies]])
+    b = np.concatenate([distinct[:, 1], copies])
+    return DuplicateReport(Candidates.of(scorer, a, b), config.threshold, scorer)
 
 
 def _first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:
@@ -374,17 +516,19 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
     linked through one hub paragraph; each group keeps every member-to-member score so its weakest link shows.
     Word-for-word copies join the group of the text they copy, linked to it by their verbatim pair."""
     row_of = {p.key: i for i, p in enumerate(scorer.index.paragraphs)}
-    cache: dict[tuple[int, int], PairScore] = {}
+    scores: dict[tuple[int, int], float] = {}
     copies = [p for p in pairs if p.a.text == p.b.text]
     pairs = [p for p in pairs if p.a.text != p.b.text]
     for pair in pairs:
-        cache[_key(row_of[pair.a.key], row_of[pair.b.key])] = pair
+        scores[_key(row_of[pair.a.key], row_of[pair.b.key])] = pair.score
 
-    def pair_score(i: int, j: int) -> PairScore:
-        key = _key(i, j)
-        if key not in cache:
-            cache[key] = scorer.score(i, j)
-        return cache[key]
+    def linkage(left: list[int], right: list[int]) -> float:
+        keys = [_key(x, y) for x in left for y in right]
+        missing = np.array([k for k in keys if k not in scores], dtype=np.int64).reshape(-1, 2)
+        if len(missing):
+            found = scorer.evidence(missing[:, 0], missing[:, 1]).weighted()
+            scores.update(zip(map(tuple, missing.tolist()), found.tolist(), strict=True))
+        return sum(scores[k] for k in keys) / len(keys)
 
     cluster_of: dict[int, int] = {}
     clusters: dict[int, list[int]] = {}
@@ -394,8 +538,7 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
         if ci == cj:
             continue
         left, right = clusters.get(ci, [i]), clusters.get(cj, [j])
-        linkage = [pair_score(x, y).score for x in left for y in right]
-        if sum(linkage) / len(linkage) < threshold:
+        if linkage(left, right) < threshold:
             continue
         merged = left + right
         clusters.pop(cj, None)
@@ -404,23 +547,29 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
             cluster_of[member] = ci
     copies_of: dict[int, list[PairScore]] = {}
     for copy in copies:
-        original = row_of[copy.a.key] if row_of[copy.a.key] < row_of[copy.b.key] else row_of[copy.b.key]
+        original = min(row_of[copy.a.key], row_of[copy.b.key])
         cluster = cluster_of.get(original, original)
         clusters.setdefault(cluster, [original])
         copies_of.setdefault(cluster, []).append(copy)
-    paragraphs = scorer.index.paragraphs
+    among = [_key(x, y) for distinct in clusters.values() for n, x in enumerate(distinct) for y in distinct[n + 1 :]]
+    rows = np.array(among, dtype=np.int64).reshape(-1, 2)
+    scored = {_key(row_of[p.a.key], row_of[p.b.key]): p for p in scorer.score_pairs(rows[:, 0], rows[:, 1])}
     groups = []
     for cluster, distinct in clusters.items():
-        texts = sorted(distinct)
-        member_pairs = [pair_score(x, y) for n, x in enumerate(texts) for y in texts[n + 1 :]]
-        member_pairs += copies_of.get(cluster, [])
-        members = set(distinct) | {row_of[p.b.key] for p in copies_of.get(cluster, [])}
-        members |= {row_of[p.a.key] for p in copies_of.get(cluster, [])}
-        ordered = sorted(members, key=lambda r: (_meeting_order(paragraphs[r]), r))
-        position = {r: n for n, r in enumerate(ordered)}
-        member_pairs.sort(key=lambda p: (position[row_of[p.a.key]], position[row_of[p.b.key]]))
-        groups.append(DuplicateGroup(tuple(paragraphs[r] for r in ordered), tuple(member_pairs)))
+        inside = [scored[_key(x, y)] for n, x in enumerate(distinct) for y in distinct[n + 1 :]]
+        groups.append(_group(scorer.index.paragraphs, distinct, inside + copies_of.get(cluster, []), row_of))
     return sorted(groups, key=lambda g: (-len(g.members), row_of[g.first.key]))
+
+
+def _group(
+    paragraphs: Sequence[Paragraph], distinct: list[int], pairs: list[PairScore], row_of: dict[tuple, int]
+) -> DuplicateGroup:
+    """One group: its members by meeting, linked by every pair among its distinct texts and each copy's pair."""
+    members = set(distinct) | {row_of[p.a.key] for p in pairs} | {row_of[p.b.key] for p in pairs}
+    ordered = sorted(members, key=lambda r: (_meeting_order(paragraphs[r]), r))
+    position = {r: n for n, r in enumerate(ordered)}
+    pairs = sorted(pairs, key=lambda p: (position[row_of[p.a.key]], position[row_of[p.b.key]]))
+    return DuplicateGroup(tuple(paragraphs[r] for r in ordered), tuple(pairs))
 
 
 def _key(i: int, j: int) -> tuple[int, int]:
@@ -485,8 +634,9 @@ def calibrate(
         }
 
     positives, negatives = keys(True), keys(False)
-    row_of = {p.key: i for i, p in enumerate(index.paragraphs)}
-    candidate_scores = {canonical(row_of[c.a.key], row_of[c.b.key]): c.score for c in report.candidates}
+    candidates = report.candidates
+    columns = zip(candidates.a.tolist(), candidates.b.tolist(), candidates.scores.tolist(), strict=True)
+    candidate_scores = {canonical(a, b): s for a, b, s in columns}
     positive_scores = [candidate_scores.get(k, -1.0) for k in positives]
     negative_scores = [candidate_scores.get(k, -1.0) for k in negatives]
     rows = []

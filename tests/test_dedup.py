@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 
+import numpy as np
 import pytest
 
 from semsearch.dedup import (
     DEFAULT_THRESHOLD,
     DedupConfig,
     PairScorer,
+    SparseRows,
     calibrate,
     candidate_pairs,
     find_duplicates,
@@ -136,3 +139,22 @@ def test_duplicates_on_a_tiny_index(tmp_path):
     report = find_duplicates(open_index(tmp_path / "index"))
     assert flagged(report) == {("1", "3")}
     assert report.pairs[0].kind == "verbatim"
+
+
+def test_sparse_rows_find_shared_columns():
+    rows = SparseRows.build([{0: 1.0, 2: 2.0}, {2: 3.0, 1: 1.0}, {}], width=3)
+    assert rows.columns.tolist() == [0, 2, 1, 2] and len(rows) == 3
+    n, here, there = rows.shared(rows, np.array([0, 0, 2]), np.array([1, 0, 1]))
+    assert n.tolist() == [0, 1, 1], "pair 0 shares column 2, pair 1 (a row with itself) both, pair 2 nothing"
+    assert rows.values[here].tolist() == [2.0, 1.0, 2.0] and rows.values[there].tolist() == [3.0, 1.0, 2.0]
+
+
+def test_batch_scoring_matches_pair_by_pair(index):
+    scorer = PairScorer(index, DedupConfig())
+    a, b = np.random.default_rng(0).integers(0, len(index.paragraphs), (2, 120))
+    batch = scorer.evidence(a, b)
+    for n in range(0, 120, 7):
+        assert astuple(scorer.evidence(a[n : n + 1], b[n : n + 1]).row(0)) == pytest.approx(astuple(batch.row(n)))
+    itself = scorer.evidence(np.arange(10), np.arange(10))
+    assert itself.lexical == pytest.approx(1.0) and itself.cosine == pytest.approx(1.0, abs=1e-5)
+    assert set(itself.containment.round(6)) <= {0.0, 1.0}
