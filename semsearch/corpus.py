@@ -50,8 +50,8 @@ _EMPHASIS = re.compile(r"(\*{1,3})(?=\S)(.+?)(?<=\S)\1")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(\S.*?)\s*#*$")
 _SECTION = re.compile(r"^([IVXLC]+)\.\s+(\S.*)$")
 _LETTERED_HEADING = re.compile(r"^([A-Z])\.\s+(\S.*)$")
-_PARAGRAPH = re.compile(r"^(\d{1,4})\.\s+(\S.*)$")
-_SUB_PARAGRAPH = re.compile(r"^(\d{1,4}(?:\.\d{1,3})+)\.?\s+(\S.*)$")
+_PARAGRAPH = re.compile(r"^(\d{1,6})\.\s+(\S.*)$")
+_SUB_PARAGRAPH = re.compile(r"^(\d{1,6}(?:\.\d{1,3})+)\.?\s+(\S.*)$")
 _SUB_ITEM = re.compile(r"^\((?:[a-z]{1,2}|[ivx]{1,5})\)\s+\S")
 _ORDINAL = re.compile(
     r"\b(" + "|".join(ORDINAL_WORDS) + r"|\d{1,2}(?:st|nd|rd|th))\s+(?:\w+\s+)?(?:meeting|session)\b",
@@ -302,8 +302,13 @@ class _State:
         self.open_paragraph["lines"][1] = line
         self.add(line, "paragraph", text)
 
-    def open_text(self) -> str:
-        return clean_text(" ".join(self.open_paragraph["raw"])) if self.open_paragraph else ""
+    def open_is_unfinished(self) -> bool:
+        """Whether the open paragraph stops mid-sentence, judged on its last line that has text: cleaning the
+        whole paragraph at every line would make a long run-on paragraph quadratic."""
+        if self.open_paragraph is None:
+            return False
+        ending = next((c for c in map(clean_text, reversed(self.open_paragraph["raw"])) if c), "")
+        return _is_unfinished(ending)
 
 
 def _paragraph_key(number: str) -> tuple[int, ...]:
@@ -319,7 +324,7 @@ def _numbered_start(state: _State, text: str) -> tuple[str, str] | None:
     if state.last_key is not None:
         if key <= state.last_key or key[0] > state.last_key[0] + 10:
             return None
-        if len(key) > 1 and state.open_paragraph and _is_unfinished(state.open_text()):
+        if len(key) > 1 and state.open_is_unfinished():
             return None
     return match.group(1), match.group(2)
 
@@ -327,7 +332,7 @@ def _numbered_start(state: _State, text: str) -> tuple[str, str] | None:
 def _handle_text(state: _State, line: int, text: str) -> None:
     """A line that is neither footnote nor numbered paragraph nor an unambiguous heading."""
     if state.open_paragraph is not None and (
-        not state.previous_blank or _is_unfinished(state.open_text()) or text[0].islower() or _SUB_ITEM.match(text)
+        not state.previous_blank or state.open_is_unfinished() or text[0].islower() or _SUB_ITEM.match(text)
     ):
         state.extend_paragraph(line, text)
         return

@@ -333,6 +333,8 @@ def _lease(directory: Path) -> int:
     except BlockingIOError:
         os.close(descriptor)
         raise FileNotFoundError(errno.ENOENT, "being deleted by a build", str(path)) from None
+    except OSError:
+        pass  # a filesystem without locks (some network mounts) still serves the index, unprotected
     return descriptor
 
 
@@ -511,8 +513,10 @@ def _remove_old_versions(index_dir: Path, current: str) -> None:
         with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            except BlockingIOError:  # an open index holds it
                 continue
+            except OSError:
+                pass  # locks unsupported here, so nobody can hold it either
             shutil.rmtree(path, ignore_errors=True)
 
 

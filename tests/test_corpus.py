@@ -334,3 +334,20 @@ def test_parser_never_crashes_or_drops_text(chunks, newline):
 def test_parser_on_arbitrary_text(text):
     _, pieces = parse_text(text)
     assert content_signature("".join(p.text for p in pieces)) == content_signature(text)
+
+
+def test_numbering_runs_past_9999():
+    text = "\n\n".join(f"{n}. The Conference may wish to adopt recommendation {n}." for n in range(1, 10_051))
+    paragraphs, _ = parse_text(text)
+    assert len(paragraphs) == 10_050 and paragraphs[-1].number == "10050"
+    assert paragraphs[-1].text == "The Conference may wish to adopt recommendation 10050."
+
+
+def test_a_run_on_paragraph_keeps_every_line():
+    # Thousands of unfinished lines glued into one paragraph (the parser judges each join on the last line only).
+    lines = [f"clause {n} of a very long recommendation without a full stop" for n in range(3000)]
+    paragraphs, _ = parse_text("1. Opening words\n" + "\n".join(lines) + ".\n")
+    assert len(paragraphs) == 1 and paragraphs[0].text.endswith(
+        "clause 2999 of a very long recommendation without a full stop."
+    )
+    assert paragraphs[0].text.count("clause") == 3000
