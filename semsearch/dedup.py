@@ -61,13 +61,6 @@ class Evidence:
     containment: float
     cosine: float
 
-    def weighted(self) -> float:
-        return (
-            WEIGHTS["semantic"] * self.semantic
-            + WEIGHTS["lexical"] * self.lexical
-            + WEIGHTS["containment"] * self.containment
-        )
-
 
 @dataclass(frozen=True)
 class DiffOp:
