@@ -1,6 +1,6 @@
 """Embed the 198,037 scale paragraphs once (all-MiniLM-L6-v2 through its ONNX export) into bench/.cache/.
 
-Takes about 40 minutes on 2 cores; every scale benchmark reads the cached vectors. Resumable: finished chunks
+Takes about 90 minutes on 2 cores; every scale benchmark reads the cached vectors. Resumable: finished chunks
 are kept, so an interrupted run continues where it stopped.
 """
 
