@@ -313,6 +313,9 @@ class EvidenceColumns:
             + WEIGHTS["containment"] * self.containment
         )
 
+    def take(self, rows: np.ndarray) -> EvidenceColumns:
+        return EvidenceColumns(self.semantic[rows], self.lexical[rows], self.containment[rows], self.cosine[rows])
+
     def row(self, n: int) -> Evidence:
         return Evidence(
             float(self.semantic[n]), float(self.lexical[n]), float(self.containment[n]), float(self.cosine[n])
@@ -440,10 +443,7 @@ class Candidates:
         evidence = scorer.evidence(a, b)
         scores = evidence.weighted()
         order = np.argsort(-scores, kind="stable")
-        columns = EvidenceColumns(
-            *(getattr(evidence, f)[order] for f in ("semantic", "lexical", "containment", "cosine"))
-        )
-        return cls(scorer, a[order], b[order], scores[order], columns)
+        return cls(scorer, a[order], b[order], scores[order], evidence.take(order))
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -509,11 +509,10 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
     linked through one hub paragraph; each group keeps every member-to-member score so its weakest link shows.
     Word-for-word copies join the group of the text they copy, linked to it by their verbatim pair."""
     row_of = {p.key: i for i, p in enumerate(scorer.index.paragraphs)}
-    scores: dict[tuple[int, int], float] = {}
     copies = [p for p in pairs if p.a.text == p.b.text]
     pairs = [p for p in pairs if p.a.text != p.b.text]
-    for pair in pairs:
-        scores[_key(row_of[pair.a.key], row_of[pair.b.key])] = pair.score
+    known = {_key(row_of[p.a.key], row_of[p.b.key]): p for p in pairs}
+    scores = {key: pair.score for key, pair in known.items()}
 
     def linkage(left: list[int], right: list[int]) -> float:
         keys = [_key(x, y) for x in left for y in right]
@@ -545,24 +544,22 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
         clusters.setdefault(cluster, [original])
         copies_of.setdefault(cluster, []).append(copy)
     among = [_key(x, y) for distinct in clusters.values() for n, x in enumerate(distinct) for y in distinct[n + 1 :]]
-    rows = np.array(among, dtype=np.int64).reshape(-1, 2)
-    scored = {_key(row_of[p.a.key], row_of[p.b.key]): p for p in scorer.score_pairs(rows[:, 0], rows[:, 1])}
+    missing = np.array([k for k in among if k not in known], dtype=np.int64).reshape(-1, 2)
+    known.update((_key(row_of[p.a.key], row_of[p.b.key]), p) for p in scorer.score_pairs(missing[:, 0], missing[:, 1]))
     groups = []
     for cluster, distinct in clusters.items():
-        inside = [scored[_key(x, y)] for n, x in enumerate(distinct) for y in distinct[n + 1 :]]
-        groups.append(_group(scorer.index.paragraphs, distinct, inside + copies_of.get(cluster, []), row_of))
+        inside = [known[_key(x, y)] for n, x in enumerate(distinct) for y in distinct[n + 1 :]]
+        groups.append(_group(scorer, distinct, inside + copies_of.get(cluster, []), row_of))
     return sorted(groups, key=lambda g: (-len(g.members), row_of[g.first.key]))
 
 
-def _group(
-    paragraphs: Sequence[Paragraph], distinct: list[int], pairs: list[PairScore], row_of: dict[tuple, int]
-) -> DuplicateGroup:
+def _group(scorer: PairScorer, distinct: list[int], pairs: list[PairScore], row_of: dict[tuple, int]) -> DuplicateGroup:
     """One group: its members by meeting, linked by every pair among its distinct texts and each copy's pair."""
     members = set(distinct) | {row_of[p.a.key] for p in pairs} | {row_of[p.b.key] for p in pairs}
-    ordered = sorted(members, key=lambda r: (_meeting_order(paragraphs[r]), r))
+    ordered = sorted(members, key=lambda r: (scorer.meeting_order[r], r))
     position = {r: n for n, r in enumerate(ordered)}
     pairs = sorted(pairs, key=lambda p: (position[row_of[p.a.key]], position[row_of[p.b.key]]))
-    return DuplicateGroup(tuple(paragraphs[r] for r in ordered), tuple(pairs))
+    return DuplicateGroup(tuple(scorer.index.paragraphs[r] for r in ordered), tuple(pairs))
 
 
 def _key(i: int, j: int) -> tuple[int, int]:
