@@ -2,10 +2,13 @@
 
 Precision counts every flagged pair in the corpus (the labelled duplicates are taken as the complete set), so
 the numbers are comparable with an all-pairs evaluation. Baselines: raw cosine and word-set Jaccard thresholds.
+`--model NAME_OR_PATH` repeats the whole search with another sentence-transformers model (results saved as
+tune_dedup-MODEL.json beside the default's).
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import shutil
 import tempfile
@@ -17,6 +20,7 @@ from common import ROOT, save
 from semsearch import DedupConfig, build_index, calibrate, find_duplicates, load_pairs, open_index
 from semsearch import dedup as dedup_module
 from semsearch.dedup import row_of_number
+from semsearch.index import IndexConfig
 
 
 def best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, float]:
@@ -30,8 +34,11 @@ def best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float,
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", help="a sentence-transformers model name or directory (default: the bundled one)")
+    model = parser.parse_args().model
     workspace = Path(tempfile.mkdtemp(prefix="semsearch-tune-"))
-    build_index([ROOT / "corpus"], workspace / "index")
+    build_index([ROOT / "corpus"], workspace / "index", IndexConfig(model=model))
     index = open_index(workspace / "index")
     labelled = load_pairs(ROOT / "tests" / "data" / "pairs.jsonl")
     positives = {tuple(sorted((row_of_number(index, p.a), row_of_number(index, p.b)))) for p in labelled if p.duplicate}
@@ -46,32 +53,43 @@ def main() -> None:
     lines = {"cosine (all pairs)": best_f1(cosine, truth), "word-set Jaccard (all pairs)": best_f1(jaccard, truth)}
     report = find_duplicates(index, DedupConfig())
     original = dict(dedup_module.WEIGHTS)
-    grid = []
-    for semantic, containment in itertools.product([0.2, 0.3, 0.4], [0.1, 0.2, 0.3]):
-        dedup_module.WEIGHTS.update(semantic=semantic, containment=containment, lexical=1 - semantic - containment)
+    grid = {}
+    for semantic, containment, theme, meeting in itertools.product(
+        [0.2, 0.3, 0.4], [0.1, 0.2, 0.3], [0.0, 0.05, 0.08, 0.1], [0.0, -0.03, -0.05]
+    ):
+        text = 1 - theme  # the text's evidence and the theme bonus add up to 1
+        dedup_module.WEIGHTS.update(
+            semantic=text * semantic,
+            containment=text * containment,
+            lexical=text * (1 - semantic - containment),
+            same_theme=theme,
+            same_meeting=meeting,
+        )
         rescored = find_duplicates(index, DedupConfig(), scorer=report.scorer)
         best = max(calibrate(rescored, labelled, steps=71), key=lambda r: r.f1)
-        grid.append(((semantic, containment), best))
+        name = f"semsearch s={semantic} c={containment} t={theme} m={meeting}"
+        grid[name] = (best.f1, best.precision, best.recall, best.threshold)
     dedup_module.WEIGHTS.update(original)
-    for (semantic, containment), best in grid:
-        name = f"semsearch s={semantic} c={containment}"
-        lines[name] = (best.f1, best.precision, best.recall, best.threshold)
+    no_structure = {k: v for k, v in grid.items() if k.endswith("t=0.0 m=0.0")}
+    lines["best without theme/meeting"] = max(no_structure.values())
+    lines |= dict(sorted(grid.items(), key=lambda item: -item[1][0])[:10])
     default = min(calibrate(report, labelled, steps=71), key=lambda r: abs(r.threshold - report.threshold))
     lines["semsearch default"] = (default.f1, default.precision, default.recall, default.threshold)
-    print(f"{'method':34s} {'F1':>5s} {'prec':>5s} {'rec':>5s} {'thr':>6s}")
+    print(f"{'method':44s} {'F1':>5s} {'prec':>5s} {'rec':>5s} {'thr':>6s}")
     for name, (f1, precision, recall, threshold) in lines.items():
-        print(f"{name:34s} {f1:5.3f} {precision:5.2f} {recall:5.2f} {threshold:6.3f}")
+        print(f"{name:44s} {f1:5.3f} {precision:5.2f} {recall:5.2f} {threshold:6.3f}")
     print(
         f"default: {len(report.pairs)} pairs flagged, {default.negatives_flagged} of "
         f"{sum(not p.duplicate for p in labelled)} hard negatives flagged"
     )
+    lines |= grid
     save(
-        "tune_dedup",
+        f"tune_dedup-{Path(model).name}" if model else "tune_dedup",
         {
             name: dict(zip(("f1", "precision", "recall", "threshold"), map(float, v), strict=True))
             for name, v in lines.items()
         }
-        | {"hard_negatives_flagged": default.negatives_flagged},
+        | {"hard_negatives_flagged": default.negatives_flagged, "model": Path(model).name if model else "default"},
     )
     shutil.rmtree(workspace, ignore_errors=True)
 

@@ -9,9 +9,13 @@ to …"), which pushes all raw cosines up. Two general rules, learned from the c
   is subtracted before the cosine, and it is taken per clause, so one repeated ask inside a longer paragraph
   still shows.
 
+A third rule comes from the genre's structure: a recommendation adopted again is filed under the same theme
+(section) as before, and one meeting seldom adopts the same ask twice, so sharing a theme adds a little to a
+pair's score and sharing a meeting takes a little away. Paragraphs without a theme or meeting get neither.
+
 A pair's score is a fixed mix of semantic, lexical (TF-IDF cosine) and containment (how much of one clause is
-found in the other paragraph) evidence; weights and the default threshold were chosen on
-`tests/data/pairs.jsonl` by `bench/tune_dedup.py`.
+found in the other paragraph) evidence plus those two adjustments; weights and the default threshold were chosen
+on `tests/data/pairs.jsonl` by `bench/tune_dedup.py`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -35,8 +39,9 @@ from semsearch.labels import read_labelled
 from semsearch.lexical import tokenize
 
 Kind = Literal["verbatim", "paraphrase", "partial"]
-DEFAULT_THRESHOLD = 0.48
-WEIGHTS = {"semantic": 0.3, "containment": 0.2, "lexical": 0.5}
+DEFAULT_THRESHOLD = 0.49
+# The positive weights add up to 1, so a word-for-word repeat under its old theme scores 1.
+WEIGHTS = {"semantic": 0.27, "containment": 0.18, "lexical": 0.47, "same_theme": 0.08, "same_meeting": -0.03}
 # Clause embeddings cost one encoder pass over every clause; above this size paragraph vectors stand in.
 CLAUSE_LEVEL_UP_TO = 5_000
 _CLAUSE_SPLIT = re.compile(r"(?<=[.;:])\s+|,\s+(?:and|as well as|while)\s+(?=to\s)|,\s+and\s+(?=(?:to|may|should)\s)")
@@ -54,12 +59,15 @@ class DedupConfig:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The parts of a pair's score, each in [0, 1]-ish, and the raw cosine for comparison."""
+    """The parts of a pair's score, each in [0, 1]-ish, the structural adjustments, and the raw cosine for
+    comparison."""
 
     semantic: float
     lexical: float
     containment: float
     cosine: float
+    same_theme: bool
+    same_meeting: bool
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ class PairScore:
 
     @property
     def same_meeting(self) -> bool:
-        return self.a.doc == self.b.doc and self.a.meeting is not None and self.a.meeting == self.b.meeting
+        return self.evidence.same_meeting
 
     @property
     def meetings(self) -> str:
@@ -122,9 +130,12 @@ class PairScore:
             "count little)",
             f"  containment {e.containment:.3f} × {WEIGHTS['containment']}  (share of one clause's rare words found "
             "in the other)",
+            f"  same theme  {_yes(e.same_theme)}   {WEIGHTS['same_theme']:+.2f} if yes  (a repeat is filed under "
+            "the theme it had)",
+            f"  same meeting {_yes(e.same_meeting)}  {WEIGHTS['same_meeting']:+.2f} if yes  (a meeting seldom adopts "
+            "the same ask twice)",
             f"  raw cosine  {e.cosine:.3f}  (inflated by the shared formula; not used directly)",
-            f"  word overlap {self.word_ratio:.2f}, length ratio {self.length_ratio:.2f}, meetings {self.meetings}"
-            + (" (same meeting)" if self.same_meeting else ""),
+            f"  word overlap {self.word_ratio:.2f}, length ratio {self.length_ratio:.2f}, meetings {self.meetings}",
         ]
         return "\n".join(parts)
 
@@ -136,12 +147,17 @@ class PairScore:
             "score": round(self.score, 4),
             "kind": self.kind,
             "same_meeting": self.same_meeting,
+            "same_theme": e.same_theme,
             "semantic": round(e.semantic, 4),
             "lexical": round(e.lexical, 4),
             "containment": round(e.containment, 4),
             "cosine": round(e.cosine, 4),
             "diff": [[op.op, op.a, op.b] for op in self.diff()],
         }
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no "
 
 
 def _ref(paragraph: Paragraph) -> dict:
@@ -305,20 +321,23 @@ class EvidenceColumns:
     lexical: np.ndarray
     containment: np.ndarray
     cosine: np.ndarray
+    same_theme: np.ndarray
+    same_meeting: np.ndarray
 
     def weighted(self) -> np.ndarray:
-        return (
-            WEIGHTS["semantic"] * self.semantic
-            + WEIGHTS["lexical"] * self.lexical
-            + WEIGHTS["containment"] * self.containment
-        )
+        return sum(weight * getattr(self, name) for name, weight in WEIGHTS.items())
 
     def take(self, rows: np.ndarray) -> EvidenceColumns:
-        return EvidenceColumns(self.semantic[rows], self.lexical[rows], self.containment[rows], self.cosine[rows])
+        return EvidenceColumns(*(getattr(self, f.name)[rows] for f in fields(self)))
 
     def row(self, n: int) -> Evidence:
         return Evidence(
-            float(self.semantic[n]), float(self.lexical[n]), float(self.containment[n]), float(self.cosine[n])
+            float(self.semantic[n]),
+            float(self.lexical[n]),
+            float(self.containment[n]),
+            float(self.cosine[n]),
+            bool(self.same_theme[n]),
+            bool(self.same_meeting[n]),
         )
 
 
@@ -342,6 +361,8 @@ class PairScorer:
         self.rare_clauses, self.rare_clause_starts = self._rare_clauses(clauses, vocabulary)
         self.rare_clause_weight = np.add.reduceat(self.rare_clauses.values, self.rare_clauses.starts[:-1])
         self.meeting_order = np.array([_meeting_order(p) for p in paragraphs])
+        self.themes = _label_ids([p.section.title.lower() if p.section else None for p in paragraphs])
+        self.meetings = _label_ids([(p.doc, p.meeting.ordinal) if p.meeting else None for p in paragraphs])
         self.vectors = _centred(index.vectors)
         self.cosines = index.vectors
         self.clause_vectors: np.ndarray | None = None
@@ -404,9 +425,9 @@ class PairScorer:
                     np.einsum("ij,ij->i", self.cosines[x], self.cosines[y]),
                 )
             )
-        if not parts:
-            return EvidenceColumns(*(np.zeros(0) for _ in range(4)))
-        return EvidenceColumns(*(np.concatenate(column).astype(np.float64) for column in zip(*parts, strict=True)))
+        scores = [np.concatenate(column).astype(np.float64) for column in zip(*parts, strict=True)] or [np.zeros(0)] * 4
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        return EvidenceColumns(*scores, _same(self.themes, a, b), _same(self.meetings, a, b))
 
     def ordered(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each pair as (earlier, later) by meeting, then position."""
@@ -420,6 +441,16 @@ class PairScorer:
 
     def score_pairs(self, a: np.ndarray, b: np.ndarray) -> list[PairScore]:
         return Candidates.of(self, a, b).pairs()
+
+
+def _label_ids(labels: Sequence[object]) -> np.ndarray:
+    """Each label as a small integer, the same for equal labels; -1 where there is none."""
+    ids: dict[object, int] = {}
+    return np.array([-1 if label is None else ids.setdefault(label, len(ids)) for label in labels], dtype=np.int64)
+
+
+def _same(ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (ids[a] == ids[b]) & (ids[a] >= 0)
 
 
 def _meeting_order(paragraph: Paragraph) -> int:

@@ -74,6 +74,7 @@ def to_csv(report: DuplicateReport) -> str:
             "containment",
             "cosine",
             "same_meeting",
+            "same_theme",
         ]
     )
     group_of = {p.key: n for n, g in enumerate(report.groups, start=1) for p in g.members}
@@ -82,7 +83,7 @@ def to_csv(report: DuplicateReport) -> str:
         writer.writerow([
             group_of.get(pair.a.key, ""), pair.a.doc, pair.a.number, _meeting(pair.a), pair.b.doc, pair.b.number,
             _meeting(pair.b), f"{pair.score:.4f}", pair.kind, f"{e.semantic:.4f}", f"{e.lexical:.4f}",
-            f"{e.containment:.4f}", f"{e.cosine:.4f}", pair.same_meeting,
+            f"{e.containment:.4f}", f"{e.cosine:.4f}", pair.same_meeting, e.same_theme,
         ])  # fmt: skip
     return buffer.getvalue()
 
@@ -170,7 +171,7 @@ def _html_diff(ops: list[DiffOp]) -> tuple[str, str]:
 def _html_pair(pair: PairScore) -> str:
     left, right = _html_diff(pair.diff())
     e = pair.evidence
-    same = " · same meeting" if pair.same_meeting else ""
+    same = (" · same theme" if e.same_theme else "") + (" · same meeting" if pair.same_meeting else "")
     return (
         f'<p class="meta">¶{html.escape(pair.a.number)} → ¶{html.escape(pair.b.number)}: <b>{pair.kind}</b>, '
         f"score {pair.score:.2f} (semantic {e.semantic:.2f}, lexical {e.lexical:.2f}, containment "
