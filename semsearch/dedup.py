@@ -367,8 +367,20 @@ class PairScorer:
         self.cosines = index.vectors
         self.clause_vectors: np.ndarray | None = None
         if len(paragraphs) <= CLAUSE_LEVEL_UP_TO if clause_vectors is None else clause_vectors:
-            self.clause_vectors = _centred(index.query_encoder().encode([c for cs in clauses for c in cs]))
+            self.clause_vectors = _centred(self._clause_vectors(clauses))
             self.clause_starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
+
+    def _clause_vectors(self, clauses: list[list[str]]) -> np.ndarray:
+        """Every clause's embedding. A paragraph that is one clause already has its vector in the index, so only
+        the clauses of longer paragraphs cost an encoder pass."""
+        paragraphs, vectors = self.index.paragraphs, self.index.vectors
+        whole = [own == [p.text] for own, p in zip(clauses, paragraphs, strict=True)]
+        pending = [c for own, one in zip(clauses, whole, strict=True) if not one for c in own]
+        encoded = iter(self.index.query_encoder().encode(pending) if pending else [])
+        rows = []
+        for row, (own, one) in enumerate(zip(clauses, whole, strict=True)):
+            rows.extend([vectors[row]] if one else (next(encoded) for _ in own))
+        return np.array(rows, dtype=np.float32)
 
     def _tfidf(self, counts: Counter[int]) -> dict[int, float]:
         weights = {t: (1.0 + math.log(c)) * self.idf[t] for t, c in counts.items()}

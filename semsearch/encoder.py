@@ -246,9 +246,11 @@ class OnnxEncoder:
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Batches of similar length (as sentence-transformers does), so short texts are not padded to long ones."""
+        order = np.argsort([len(t) for t in texts], kind="stable")
         parts = []
         for start in range(0, len(texts), 32):
-            batch = list(texts[start : start + 32])
+            batch = [texts[i] for i in order[start : start + 32]]
             encodings = self.tokenizer.encode_batch(batch)
             feeds = {
                 "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
@@ -263,4 +265,6 @@ class OnnxEncoder:
                 progress(len(batch))
         if not parts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(parts).astype(np.float32)
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        vectors[order] = np.vstack(parts)
+        return vectors

@@ -11,6 +11,7 @@ from semsearch.dedup import (
     DedupConfig,
     PairScorer,
     SparseRows,
+    _centred,
     calibrate,
     candidate_pairs,
     find_duplicates,
@@ -132,6 +133,14 @@ def test_a_shared_theme_adds_to_the_score_and_a_shared_meeting_takes_away(index)
     assert 0 < sum(theme) < len(theme) and 0 < sum(meeting) < len(meeting)
     mix = 0.27 * evidence.semantic + 0.47 * evidence.lexical + 0.18 * evidence.containment
     assert evidence.weighted() - mix == pytest.approx(0.08 * np.array(theme) - 0.03 * np.array(meeting))
+
+
+def test_clause_vectors_reuse_the_index_for_single_clause_paragraphs(index):
+    scorer = PairScorer(index, DedupConfig())
+    clauses = [c for p in index.paragraphs for c in split_clauses(p.text)]
+    assert sum(split_clauses(p.text) == [p.text] for p in index.paragraphs) > 100, "most are reused, not encoded"
+    every_clause_encoded = _centred(index.query_encoder().encode(clauses))
+    assert np.sum(scorer.clause_vectors * every_clause_encoded, axis=1).min() > 0.999
 
 
 def test_word_diff_and_clauses():
