@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 from common import ROOT, save
 
-from semsearch import DedupConfig, build_index, calibrate, find_duplicates, load_pairs, open_index
-from semsearch import dedup as dedup_module
+from semsearch import DedupConfig, Weights, build_index, calibrate, find_duplicates, load_pairs, open_index
 from semsearch.dedup import row_of_number
 from semsearch.index import IndexConfig
 
@@ -52,24 +51,22 @@ def main() -> None:
     )
     lines = {"cosine (all pairs)": best_f1(cosine, truth), "word-set Jaccard (all pairs)": best_f1(jaccard, truth)}
     report = find_duplicates(index, DedupConfig())
-    original = dict(dedup_module.WEIGHTS)
     grid = {}
     for semantic, containment, theme, meeting in itertools.product(
         [0.2, 0.3, 0.4], [0.1, 0.2, 0.3], [0.0, 0.05, 0.08, 0.1], [0.0, -0.03, -0.05]
     ):
         text = 1 - theme  # the text's evidence and the theme bonus add up to 1
-        dedup_module.WEIGHTS.update(
+        weights = Weights(
             semantic=text * semantic,
             containment=text * containment,
             lexical=text * (1 - semantic - containment),
             same_theme=theme,
             same_meeting=meeting,
         )
-        rescored = find_duplicates(index, DedupConfig(), scorer=report.scorer)
+        rescored = find_duplicates(index, DedupConfig(weights=weights), scorer=report.scorer)
         best = max(calibrate(rescored, labelled, steps=71), key=lambda r: r.f1)
         name = f"semsearch s={semantic} c={containment} t={theme} m={meeting}"
         grid[name] = (best.f1, best.precision, best.recall, best.threshold)
-    dedup_module.WEIGHTS.update(original)
     no_structure = {k: v for k, v in grid.items() if k.endswith("t=0.0 m=0.0")}
     lines["best without theme/meeting"] = max(no_structure.values())
     lines |= dict(sorted(grid.items(), key=lambda item: -item[1][0])[:10])

@@ -20,6 +20,7 @@ on `tests/data/pairs.jsonl` by `bench/tune_dedup.py`.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import re
@@ -40,8 +41,6 @@ from semsearch.lexical import tokenize
 
 Kind = Literal["verbatim", "paraphrase", "partial"]
 DEFAULT_THRESHOLD = 0.49
-# The positive weights add up to 1, so a word-for-word repeat under its old theme scores 1.
-WEIGHTS = {"semantic": 0.27, "containment": 0.18, "lexical": 0.47, "same_theme": 0.08, "same_meeting": -0.03}
 # Clause embeddings cost one encoder pass over every clause; above this size paragraph vectors stand in.
 CLAUSE_LEVEL_UP_TO = 5_000
 _CLAUSE_SPLIT = re.compile(r"(?<=[.;:])\s+|,\s+(?:and|as well as|while)\s+(?=to\s)|,\s+and\s+(?=(?:to|may|should)\s)")
@@ -49,8 +48,21 @@ _WORDS = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
+class Weights:
+    """How much each piece of evidence counts, as chosen by `bench/tune_dedup.py`. The positive weights add up to
+    1, so a word-for-word repeat under its old theme scores 1."""
+
+    semantic: float = 0.27
+    lexical: float = 0.47
+    containment: float = 0.18
+    same_theme: float = 0.08
+    same_meeting: float = -0.03
+
+
+@dataclass(frozen=True)
 class DedupConfig:
     threshold: float = DEFAULT_THRESHOLD
+    weights: Weights = Weights()
     neighbours: int = 50
     min_cosine: float = 0.4
     verbatim_ratio: float = 0.9
@@ -120,19 +132,18 @@ class PairScore:
         return word_diff(self.a.text, self.b.text)
 
     def explain(self, threshold: float) -> str:
-        e = self.evidence
+        e, w = self.evidence, self.config.weights
         verdict = "flagged" if self.score >= threshold else "not flagged"
         parts = [
             f"¶{self.a.number} and ¶{self.b.number}: {verdict} as {self.kind} "
             f"(score {self.score:.3f} {'≥' if self.score >= threshold else '<'} threshold {threshold:.3f})",
-            f"  semantic    {e.semantic:.3f} × {WEIGHTS['semantic']}  (best clause-to-clause cosine, template removed)",
-            f"  lexical     {e.lexical:.3f} × {WEIGHTS['lexical']}  (TF-IDF cosine; words the whole corpus shares "
-            "count little)",
-            f"  containment {e.containment:.3f} × {WEIGHTS['containment']}  (share of one clause's rare words found "
+            f"  semantic    {e.semantic:.3f} × {w.semantic}  (best clause-to-clause cosine, template removed)",
+            f"  lexical     {e.lexical:.3f} × {w.lexical}  (TF-IDF cosine; words the whole corpus shares count little)",
+            f"  containment {e.containment:.3f} × {w.containment}  (share of one clause's rare words found "
             "in the other)",
-            f"  same theme  {_yes(e.same_theme)}   {WEIGHTS['same_theme']:+.2f} if yes  (a repeat is filed under "
+            f"  same theme  {_yes(e.same_theme)}   {w.same_theme:+.2f} if yes  (a repeat is filed under "
             "the theme it had)",
-            f"  same meeting {_yes(e.same_meeting)}  {WEIGHTS['same_meeting']:+.2f} if yes  (a meeting seldom adopts "
+            f"  same meeting {_yes(e.same_meeting)}  {w.same_meeting:+.2f} if yes  (a meeting seldom adopts "
             "the same ask twice)",
             f"  raw cosine  {e.cosine:.3f}  (inflated by the shared formula; not used directly)",
             f"  word overlap {self.word_ratio:.2f}, length ratio {self.length_ratio:.2f}, meetings {self.meetings}",
@@ -324,8 +335,8 @@ class EvidenceColumns:
     same_theme: np.ndarray
     same_meeting: np.ndarray
 
-    def weighted(self) -> np.ndarray:
-        return sum(weight * getattr(self, name) for name, weight in WEIGHTS.items())
+    def weighted(self, weights: Weights) -> np.ndarray:
+        return sum(getattr(weights, f.name) * getattr(self, f.name) for f in fields(weights))
 
     def take(self, rows: np.ndarray) -> EvidenceColumns:
         return EvidenceColumns(*(getattr(self, f.name)[rows] for f in fields(self)))
@@ -441,6 +452,12 @@ class PairScorer:
         a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
         return EvidenceColumns(*scores, _same(self.themes, a, b), _same(self.meetings, a, b))
 
+    def reconfigured(self, config: DedupConfig) -> PairScorer:
+        """This scorer with other weights or kind rules; what it computed from the corpus is shared, not redone."""
+        scorer = copy.copy(self)
+        scorer.config = config
+        return scorer
+
     def ordered(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each pair as (earlier, later) by meeting, then position."""
         meeting = self.meeting_order
@@ -484,7 +501,7 @@ class Candidates:
     def of(cls, scorer: PairScorer, a: np.ndarray, b: np.ndarray) -> Candidates:
         a, b = scorer.ordered(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
         evidence = scorer.evidence(a, b)
-        scores = evidence.weighted()
+        scores = evidence.weighted(scorer.config.weights)
         order = np.argsort(-scores, kind="stable")
         return cls(scorer, a[order], b[order], scores[order], evidence.take(order))
 
@@ -528,9 +545,10 @@ def find_duplicates(
 ) -> DuplicateReport:
     """Score candidate pairs and group them. Word-for-word copies are collapsed onto their first occurrence first:
     each copy is one verbatim pair with it, so a text repeated a thousand times costs a thousand pairs, not half a
-    million, and grouping compares distinct texts only."""
+    million, and grouping compares distinct texts only. Pass the `scorer` of an earlier report to try other
+    settings without recomputing its evidence."""
     config = config or DedupConfig()
-    scorer = scorer or PairScorer(index, config)
+    scorer = PairScorer(index, config) if scorer is None else scorer.reconfigured(config)
     first = np.array(_first_occurrences(index.paragraphs), dtype=np.int64)
     copies = np.flatnonzero(first != np.arange(len(first)))
     pairs = first[candidate_pairs(index, config.neighbours, config.min_cosine)]
@@ -561,7 +579,7 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
         keys = [_key(x, y) for x in left for y in right]
         missing = np.array([k for k in keys if k not in scores], dtype=np.int64).reshape(-1, 2)
         if len(missing):
-            found = scorer.evidence(missing[:, 0], missing[:, 1]).weighted()
+            found = scorer.evidence(missing[:, 0], missing[:, 1]).weighted(scorer.config.weights)
             scores.update(zip(map(tuple, missing.tolist()), found.tolist(), strict=True))
         return sum(scores[k] for k in keys) / len(keys)
 
@@ -581,11 +599,11 @@ def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float
         for member in merged:
             cluster_of[member] = ci
     copies_of: dict[int, list[PairScore]] = {}
-    for copy in copies:
-        original = min(row_of[copy.a.key], row_of[copy.b.key])
+    for verbatim in copies:
+        original = min(row_of[verbatim.a.key], row_of[verbatim.b.key])
         cluster = cluster_of.get(original, original)
         clusters.setdefault(cluster, [original])
-        copies_of.setdefault(cluster, []).append(copy)
+        copies_of.setdefault(cluster, []).append(verbatim)
     among = [_key(x, y) for distinct in clusters.values() for n, x in enumerate(distinct) for y in distinct[n + 1 :]]
     missing = np.array([k for k in among if k not in known], dtype=np.int64).reshape(-1, 2)
     known.update((_key(row_of[p.a.key], row_of[p.b.key]), p) for p in scorer.score_pairs(missing[:, 0], missing[:, 1]))

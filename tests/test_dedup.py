@@ -11,6 +11,7 @@ from semsearch.dedup import (
     DedupConfig,
     PairScorer,
     SparseRows,
+    Weights,
     _centred,
     calibrate,
     candidate_pairs,
@@ -132,7 +133,17 @@ def test_a_shared_theme_adds_to_the_score_and_a_shared_meeting_takes_away(index)
     assert evidence.same_theme.tolist() == theme and evidence.same_meeting.tolist() == meeting
     assert 0 < sum(theme) < len(theme) and 0 < sum(meeting) < len(meeting)
     mix = 0.27 * evidence.semantic + 0.47 * evidence.lexical + 0.18 * evidence.containment
-    assert evidence.weighted() - mix == pytest.approx(0.08 * np.array(theme) - 0.03 * np.array(meeting))
+    adjustment = evidence.weighted(Weights()) - mix
+    assert adjustment == pytest.approx(0.08 * np.array(theme) - 0.03 * np.array(meeting))
+
+
+def test_other_weights_rescore_without_recomputing_the_evidence(duplicates, index):
+    lexical_only = DedupConfig(weights=Weights(semantic=0, lexical=1, containment=0, same_theme=0, same_meeting=0))
+    report = find_duplicates(index, lexical_only, scorer=duplicates.scorer)
+    assert report.scorer.clause_vectors is duplicates.scorer.clause_vectors
+    assert report.candidates.scores == pytest.approx(report.candidates.evidence.lexical)
+    assert "lexical     1.000 × 1 " in report.candidates[0].explain(0.5)
+    assert duplicates.scorer.config == DedupConfig(), "the earlier report keeps its own settings"
 
 
 def test_clause_vectors_reuse_the_index_for_single_clause_paragraphs(index):
