@@ -36,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", help="a sentence-transformers model name or directory (default: the bundled one)")
     model = parser.parse_args().model
+    model_name = Path(model).name if model else "default"
     workspace = Path(tempfile.mkdtemp(prefix="semsearch-tune-"))
     build_index([ROOT / "corpus"], workspace / "index", IndexConfig(model=model))
     index = open_index(workspace / "index")
@@ -81,12 +82,12 @@ def main() -> None:
     )
     lines |= grid
     save(
-        f"tune_dedup-{Path(model).name}" if model else "tune_dedup",
+        f"tune_dedup-{model_name}" if model else "tune_dedup",
         {
             name: dict(zip(("f1", "precision", "recall", "threshold"), map(float, v), strict=True))
             for name, v in lines.items()
         }
-        | {"hard_negatives_flagged": default.negatives_flagged, "model": Path(model).name if model else "default"},
+        | {"hard_negatives_flagged": default.negatives_flagged, "model": model_name},
     )
     shutil.rmtree(workspace, ignore_errors=True)
 

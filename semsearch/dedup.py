@@ -449,7 +449,6 @@ class PairScorer:
                 )
             )
         scores = [np.concatenate(column).astype(np.float64) for column in zip(*parts, strict=True)] or [np.zeros(0)] * 4
-        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
         return EvidenceColumns(*scores, _same(self.themes, a, b), _same(self.meetings, a, b))
 
     def reconfigured(self, config: DedupConfig) -> PairScorer:
