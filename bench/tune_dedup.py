@@ -1,7 +1,8 @@
-"""Choose the duplicate score's weights and threshold on tests/data/pairs.jsonl, against simple baselines.
+"""Choose the duplicate score's weights and threshold presets on tests/data/pairs.jsonl, against simple baselines.
 
 Precision counts every flagged pair in the corpus (the labelled duplicates are taken as the complete set), so
 the numbers are comparable with an all-pairs evaluation. Baselines: raw cosine and word-set Jaccard thresholds.
+The presets follow rules (see `presets`), and the script says whether semsearch.dedup.PRESETS still matches them.
 `--model NAME_OR_PATH` repeats the whole search with another sentence-transformers model (results saved as
 tune_dedup-MODEL.json beside the default's).
 """
@@ -18,7 +19,7 @@ import numpy as np
 from common import ROOT, save
 
 from semsearch import DedupConfig, Weights, build_index, calibrate, find_duplicates, load_pairs, open_index
-from semsearch.dedup import row_of_number
+from semsearch.dedup import PRESETS, CalibrationRow, row_of_number
 from semsearch.index import IndexConfig
 
 
@@ -30,6 +31,18 @@ def best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float,
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-9)
     best = int(f1.argmax())
     return float(f1[best]), float(precision[best]), float(recall[best]), float(scores[order][best])
+
+
+def presets(rows: list[CalibrationRow], negatives: int) -> dict[str, CalibrationRow]:
+    """precise: the lowest threshold keeping precision >= 0.80 with at most 2 hard negatives in 25 flagged (the
+    issue's targets); balanced: the best F1; thorough: the highest threshold reaching recall 0.70."""
+    safe = [r for r in rows if r.precision >= 0.8 and r.negatives_flagged <= 0.08 * negatives]
+    reaching = [r for r in rows if r.recall >= 0.7]
+    return {
+        "precise": min(safe, key=lambda r: r.threshold),
+        "balanced": max(rows, key=lambda r: r.f1),
+        "thorough": max(reaching, key=lambda r: r.threshold),
+    }
 
 
 def main() -> None:
@@ -71,15 +84,21 @@ def main() -> None:
     no_structure = {k: v for k, v in grid.items() if k.endswith("t=0.0 m=0.0")}
     lines["best without theme/meeting"] = max(no_structure.values())
     lines |= dict(sorted(grid.items(), key=lambda item: -item[1][0])[:10])
-    default = min(calibrate(report, labelled, steps=71), key=lambda r: abs(r.threshold - report.threshold))
+    rows = calibrate(report, labelled, steps=71)
+    default = min(rows, key=lambda r: abs(r.threshold - report.threshold))
     lines["semsearch default"] = (default.f1, default.precision, default.recall, default.threshold)
     print(f"{'method':44s} {'F1':>5s} {'prec':>5s} {'rec':>5s} {'thr':>6s}")
     for name, (f1, precision, recall, threshold) in lines.items():
         print(f"{name:44s} {f1:5.3f} {precision:5.2f} {recall:5.2f} {threshold:6.3f}")
-    print(
-        f"default: {len(report.pairs)} pairs flagged, {default.negatives_flagged} of "
-        f"{sum(not p.duplicate for p in labelled)} hard negatives flagged"
-    )
+    negatives = sum(not p.duplicate for p in labelled)
+    print(f"default: {len(report.pairs)} pairs flagged, {default.negatives_flagged} of {negatives} hard negatives")
+    chosen = presets(rows, negatives)
+    for name, row in chosen.items():
+        verdict = "as in PRESETS" if abs(PRESETS[name] - row.threshold) < 0.005 else f"PRESETS has {PRESETS[name]}"
+        print(
+            f"preset {name:9s} threshold {row.threshold:.2f} ({verdict}): precision {row.precision:.2f}, "
+            f"recall {row.recall:.2f}, {row.flagged} flagged, {row.negatives_flagged} of {negatives} hard negatives"
+        )
     lines |= grid
     save(
         f"tune_dedup-{model_name}" if model else "tune_dedup",
@@ -87,7 +106,8 @@ def main() -> None:
             name: dict(zip(("f1", "precision", "recall", "threshold"), map(float, v), strict=True))
             for name, v in lines.items()
         }
-        | {"hard_negatives_flagged": default.negatives_flagged, "model": model_name},
+        | {"hard_negatives_flagged": default.negatives_flagged, "model": model_name}
+        | {f"preset {name}": {**vars(row)} for name, row in chosen.items()},
     )
     shutil.rmtree(workspace, ignore_errors=True)
 

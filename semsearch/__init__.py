@@ -26,6 +26,7 @@ _EXPORTS = {
     "DedupConfig": "semsearch.dedup",
     "DuplicateGroup": "semsearch.dedup",
     "DuplicateReport": "semsearch.dedup",
+    "PRESETS": "semsearch.dedup",
     "PairScore": "semsearch.dedup",
     "Weights": "semsearch.dedup",
     "calibrate": "semsearch.dedup",
@@ -57,6 +58,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from semsearch.corpus import Corpus, Document, Meeting, Paragraph, Section, load_corpus, parse_text, read_document
     from semsearch.dedup import (
+        PRESETS,
         DedupConfig,
         DuplicateGroup,
         DuplicateReport,

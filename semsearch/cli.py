@@ -253,8 +253,10 @@ def shell(
 
 @app.command()
 def duplicates(
-    threshold: Annotated[
-        float | None, typer.Option(help="Flag pairs scoring at least this (default: tuned on labelled pairs).")
+    threshold: Annotated[float | None, typer.Option(help="Flag pairs scoring at least this.")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="A threshold tuned on labelled pairs: precise (the default), balanced or thorough."),
     ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Write a report: md, html, csv or json.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file (default: stdout).")] = None,
@@ -274,12 +276,14 @@ def duplicates(
     no_rebuild: NoRebuild = False,
 ) -> None:
     """Recommendations adopted again, verbatim or reworded, grouped, with the evidence for each flag."""
-    from semsearch.dedup import DEFAULT_THRESHOLD, DedupConfig, calibrate, find_duplicates, load_pairs, row_of_number
+    from semsearch.dedup import DedupConfig, calibrate, find_duplicates, load_pairs, row_of_number
 
     if fmt is not None and fmt not in ("md", "html", "csv", "json"):
         raise typer.BadParameter("choose md, html, csv or json", param_hint="--format")
+    if threshold is not None and preset is not None:
+        raise typer.BadParameter("give --threshold or --preset, not both", param_hint="--preset")
+    config = DedupConfig(threshold=threshold) if threshold is not None else DedupConfig.preset(preset or "precise")
     loaded = _open(index_dir, no_rebuild)
-    config = DedupConfig(threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     report = find_duplicates(loaded, config)
     console = _console()
     if explain is not None:

@@ -14,7 +14,7 @@ A third rule comes from the genre's structure: a recommendation adopted again is
 pair's score and sharing a meeting takes a little away. Paragraphs without a theme or meeting get neither.
 
 A pair's score is a fixed mix of semantic, lexical (TF-IDF cosine) and containment (how much of one clause is
-found in the other paragraph) evidence plus those two adjustments; weights and the default threshold were chosen
+found in the other paragraph) evidence plus those two adjustments; weights and the threshold presets were chosen
 on `tests/data/pairs.jsonl` by `bench/tune_dedup.py`.
 """
 
@@ -40,7 +40,12 @@ from semsearch.labels import read_labelled
 from semsearch.lexical import tokenize
 
 Kind = Literal["verbatim", "paraphrase", "partial"]
-DEFAULT_THRESHOLD = 0.49
+# Thresholds by what they promise, chosen by bench/tune_dedup.py on tests/data/pairs.jsonl (measured there:
+# precision / recall / hard negatives flagged). precise: the lowest threshold keeping precision >= 0.80 and at most
+# 2 hard negatives in 25 (0.87 / 0.43 / 2 of 50); balanced: the best F1 (0.71 / 0.58 / 4 of 50); thorough: the
+# highest threshold reaching recall 0.70, for reviewing candidates by hand (0.53 / 0.71 / 7 of 50).
+PRESETS: dict[str, float] = {"precise": 0.49, "balanced": 0.44, "thorough": 0.41}
+DEFAULT_THRESHOLD = PRESETS["precise"]
 # Clause embeddings cost one encoder pass over every clause; above this size paragraph vectors stand in.
 CLAUSE_LEVEL_UP_TO = 5_000
 _CLAUSE_SPLIT = re.compile(r"(?<=[.;:])\s+|,\s+(?:and|as well as|while)\s+(?=to\s)|,\s+and\s+(?=(?:to|may|should)\s)")
@@ -67,6 +72,12 @@ class DedupConfig:
     min_cosine: float = 0.4
     verbatim_ratio: float = 0.9
     partial_length_ratio: float = 0.6
+
+    @classmethod
+    def preset(cls, name: str) -> DedupConfig:
+        if name not in PRESETS:
+            raise QueryError(f"no preset {name!r}: choose {', '.join(PRESETS)}")
+        return cls(threshold=PRESETS[name])
 
 
 @dataclass(frozen=True)

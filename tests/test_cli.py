@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from semsearch.dedup import PRESETS
+
 from .conftest import CORPUS_FILE
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "160", "NO_COLOR": "1"}
@@ -88,6 +90,7 @@ def test_filter_matching_nothing_exits_zero(workspace):
         (("query", "x", "--index-dir", "elsewhere", "--no-rebuild"), ("no index in elsewhere", "semsearch index")),
         (("eval", "missing.jsonl"), ("missing.jsonl: cannot be read",)),
         (("duplicates", "--explain", "16", "999"), ("paragraph 999",)),
+        (("duplicates", "--preset", "loose"), ("no preset 'loose'", "precise, balanced, thorough")),
     ],
 )
 def test_user_errors_are_one_line(workspace, arguments, fragments):
@@ -160,6 +163,18 @@ def test_duplicates_views(workspace, tmp_path):
     assert "flagged as verbatim" in explained.stdout
     calibration = run("duplicates", "--calibrate", str(Path(__file__).parent / "data" / "pairs.jsonl"), cwd=workspace)
     assert calibration.returncode == 0 and "precision" in calibration.stdout
+
+
+def test_duplicates_presets_trade_precision_for_recall(workspace):
+    flagged = {}
+    for preset in ("precise", "balanced", "thorough"):
+        data = json.loads(run("duplicates", "--preset", preset, "--json", cwd=workspace).stdout)
+        assert data["threshold"] == PRESETS[preset]
+        flagged[preset] = {(p["a"]["number"], p["b"]["number"]) for p in data["pairs"]}
+    assert json.loads(run("duplicates", "--json", cwd=workspace).stdout)["threshold"] == PRESETS["precise"]
+    assert flagged["precise"] < flagged["balanced"] < flagged["thorough"]
+    both = run("duplicates", "--preset", "balanced", "--threshold", "0.5", cwd=workspace)
+    assert both.returncode == 2 and "not both" in both.stderr
 
 
 def test_eval_prints_every_mode(workspace):
