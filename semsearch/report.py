@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from semsearch.corpus import Paragraph
-from semsearch.dedup import DiffOp, DuplicateGroup, DuplicateReport, PairScore
+from semsearch.dedup import PRESETS, DiffOp, DuplicateGroup, DuplicateReport, PairScore
 from semsearch.errors import WriteError
 
 Format = Literal["md", "html", "csv", "json"]
@@ -45,9 +45,10 @@ def repeats_table(report: DuplicateReport) -> tuple[list[str], list[int | None],
 def summary_line(report: DuplicateReport) -> str:
     total = len(report.scorer.index.paragraphs)
     repeated = len(report.repeated_paragraphs)
+    preset = next((f", preset {name}" for name, value in PRESETS.items() if value == report.threshold), "")
     return (
         f"{repeated} of {total} paragraphs repeat an earlier recommendation, in {len(report.groups)} groups "
-        f"({len(report.pairs)} flagged pairs at threshold {report.threshold:.2f})."
+        f"({len(report.pairs)} flagged pairs at threshold {report.threshold:.2f}{preset})."
     )
 
 

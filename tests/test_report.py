@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from semsearch.dedup import PRESETS
 from semsearch.errors import WriteError
-from semsearch.report import _umask, render, to_html, write_atomic
+from semsearch.report import _umask, render, summary_line, to_html, write_atomic
 
 HOSTILE = (
     "I. Hostile\n\nA. Recommendations adopted by the Working Group at its first meeting, held in Vienna on 21 and 22 "
@@ -87,6 +88,11 @@ def test_other_formats(duplicates):
     assert len(rows) == len(duplicates.pairs) and rows[0]["kind"] in {"verbatim", "paraphrase", "partial"}
     markdown = render(duplicates, "md")
     assert markdown.startswith("# Repeated recommendations") and "## Group 1" in markdown and "~~" in markdown
+
+
+def test_summary_names_the_preset_it_was_run_at(duplicates):
+    assert summary_line(duplicates).endswith(f"at threshold {PRESETS['precise']:.2f}, preset precise).")
+    assert summary_line(duplicates.at(0.6)).endswith("at threshold 0.60).")
 
 
 @pytest.mark.parametrize(("code", "message"), [(errno.ENOSPC, "No space left"), (errno.EACCES, "Permission denied")])
