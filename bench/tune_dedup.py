@@ -38,11 +38,12 @@ def presets(rows: list[CalibrationRow], negatives: int) -> dict[str, Calibration
     issue's targets); balanced: the best F1; thorough: the highest threshold reaching recall 0.70."""
     safe = [r for r in rows if r.precision >= 0.8 and r.negatives_flagged <= 0.08 * negatives]
     reaching = [r for r in rows if r.recall >= 0.7]
-    return {
-        "precise": min(safe, key=lambda r: r.threshold),
-        "balanced": max(rows, key=lambda r: r.f1),
-        "thorough": max(reaching, key=lambda r: r.threshold),
-    }
+    chosen = {"balanced": max(rows, key=lambda r: r.f1)}
+    if safe:  # another model may meet neither rule
+        chosen["precise"] = min(safe, key=lambda r: r.threshold)
+    if reaching:
+        chosen["thorough"] = max(reaching, key=lambda r: r.threshold)
+    return chosen
 
 
 def main() -> None:
@@ -93,7 +94,7 @@ def main() -> None:
     negatives = sum(not p.duplicate for p in labelled)
     print(f"default: {len(report.pairs)} pairs flagged, {default.negatives_flagged} of {negatives} hard negatives")
     chosen = presets(rows, negatives)
-    for name, row in chosen.items():
+    for name, row in sorted(chosen.items(), key=lambda item: -item[1].threshold):
         verdict = "as in PRESETS" if abs(PRESETS[name] - row.threshold) < 0.005 else f"PRESETS has {PRESETS[name]}"
         print(
             f"preset {name:9s} threshold {row.threshold:.2f} ({verdict}): precision {row.precision:.2f}, "
@@ -107,7 +108,7 @@ def main() -> None:
             for name, v in lines.items()
         }
         | {"hard_negatives_flagged": default.negatives_flagged, "model": model_name}
-        | {f"preset {name}": {**vars(row)} for name, row in chosen.items()},
+        | {f"preset {name}": vars(row) for name, row in chosen.items()},
     )
     shutil.rmtree(workspace, ignore_errors=True)
 
