@@ -4,6 +4,7 @@ cold:  `semsearch query "import marking"` as a fresh process, index already buil
 naive: a fresh process that imports sentence-transformers, loads the model, encodes the query and ranks the
        stored vectors with numpy: what one would write without the toolkit.
 warm:  Searcher.search in one process (the shell and the Python API), median over many queries.
+Also, as fresh processes: `semsearch show 16` and `semsearch duplicates --json` (the whole report).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import ROOT, median_seconds, save
@@ -53,14 +55,15 @@ def main() -> None:
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     semsearch = shutil.which("semsearch") or str(Path(sys.executable).parent / "semsearch")
 
-    def cold() -> None:
-        subprocess.run(
-            [semsearch, "query", "import marking"],
-            cwd=workspace,
-            env=environment,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    def command(*arguments: str) -> Callable[[], None]:
+        def run() -> None:
+            subprocess.run(
+                [semsearch, *arguments], cwd=workspace, env=environment, check=True, stdout=subprocess.DEVNULL
+            )
+
+        return run
+
+    cold = command("query", "import marking")
 
     vectors = next((workspace / "index").glob("v-*/vectors.npy"))
 
@@ -76,6 +79,8 @@ def main() -> None:
     cold()  # page cache warm-up, as for a user's second query
     cold_median, cold_times = median_seconds(cold, arguments.runs)
     naive_median, naive_times = median_seconds(naive, max(3, arguments.runs // 2))
+    show_median, _ = median_seconds(command("show", "16"), arguments.runs)
+    duplicates_median, _ = median_seconds(command("duplicates", "--json"), arguments.runs)
     searcher = Searcher(open_index(workspace / "index"))
     searcher.search("warm-up")
     warm = []
@@ -93,6 +98,8 @@ def main() -> None:
         "warm_median_ms": round(statistics.median(warm) * 1000, 2),
         "warm_p95_ms": round(sorted(warm)[int(0.95 * len(warm))] * 1000, 2),
         "warm_queries": len(warm),
+        "cold_show_median_s": round(show_median, 3),
+        "cold_duplicates_report_median_s": round(duplicates_median, 3),
     }
     shutil.rmtree(workspace, ignore_errors=True)
     print(save("query_speed", result).read_text())

@@ -33,9 +33,10 @@ from typing import Literal
 
 import numpy as np
 
+from semsearch.clauses import CLAUSE_LEVEL_UP_TO, split_clauses
 from semsearch.corpus import Paragraph
 from semsearch.errors import QueryError
-from semsearch.index import Index
+from semsearch.index import Index, content_hash
 from semsearch.labels import read_labelled
 from semsearch.lexical import tokenize
 
@@ -46,9 +47,6 @@ Kind = Literal["verbatim", "paraphrase", "partial"]
 # highest threshold reaching recall 0.70, for reviewing candidates by hand (0.53 / 0.71 / 7 of 50).
 PRESETS: dict[str, float] = {"precise": 0.49, "balanced": 0.44, "thorough": 0.41}
 DEFAULT_THRESHOLD = PRESETS["precise"]
-# Clause embeddings cost one encoder pass over every clause; above this size paragraph vectors stand in.
-CLAUSE_LEVEL_UP_TO = 5_000
-_CLAUSE_SPLIT = re.compile(r"(?<=[.;:])\s+|,\s+(?:and|as well as|while)\s+(?=to\s)|,\s+and\s+(?=(?:to|may|should)\s)")
 _WORDS = re.compile(r"\S+")
 
 
@@ -272,12 +270,6 @@ def word_diff(a: str, b: str) -> list[DiffOp]:
     ]
 
 
-def split_clauses(text: str) -> list[str]:
-    """Sentences and coordinated asks ('…, and to …'); short fragments stay with the whole paragraph."""
-    parts = [p for p in _CLAUSE_SPLIT.split(text) if len(p.split()) >= 5]
-    return parts or [text]
-
-
 def _centred(vectors: np.ndarray) -> np.ndarray:
     centred = vectors - vectors.mean(axis=0, keepdims=True)
     return centred / np.clip(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12, None)
@@ -393,16 +385,14 @@ class PairScorer:
             self.clause_starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
 
     def _clause_vectors(self, clauses: list[list[str]]) -> np.ndarray:
-        """Every clause's embedding. A paragraph that is one clause already has its vector in the index, so only
-        the clauses of longer paragraphs cost an encoder pass."""
-        paragraphs, vectors = self.index.paragraphs, self.index.vectors
-        whole = [own == [p.text] for own, p in zip(clauses, paragraphs, strict=True)]
-        pending = [c for own, one in zip(clauses, whole, strict=True) if not one for c in own]
-        encoded = iter(self.index.query_encoder().encode(pending) if pending else [])
-        rows = []
-        for row, (own, one) in enumerate(zip(clauses, whole, strict=True)):
-            rows.extend([vectors[row]] if one else (next(encoded) for _ in own))
-        return np.array(rows, dtype=np.float32)
+        """Every clause's embedding, looked up in the index by content hash (the build stored them); only an
+        index built before clauses were stored costs an encoder pass here."""
+        known = self.index.vectors_by_hash()
+        hashes = [content_hash(c) for own in clauses for c in own]
+        pending = {h: c for own in clauses for c in own if (h := content_hash(c)) not in known}
+        if pending:
+            known |= dict(zip(pending, self.index.query_encoder().encode(list(pending.values())), strict=True))
+        return np.array([known[h] for h in hashes], dtype=np.float32)
 
     def _tfidf(self, counts: Counter[int]) -> dict[int, float]:
         weights = {t: (1.0 + math.log(c)) * self.idf[t] for t, c in counts.items()}

@@ -4,7 +4,8 @@ Layout of an index directory::
 
     CURRENT            "<version> <sha256 of its manifest.json>", replaced atomically
     v-<stamp>/         one complete build: manifest.json, paragraphs.jsonl, vectors.npy, faiss.index,
-                       lexical.npz and query-model/ (an ONNX copy of the encoder)
+                       lexical.npz, clauses.npz (vectors of the clauses duplicate detection compares, by
+                       content hash) and query-model/ (an ONNX copy of the encoder)
     .lock              held while building, so concurrent builds take turns
 
 A build writes into `.tmp-<stamp>/`, renames it to `v-<stamp>/` and only then points CURRENT at it, so a build
@@ -34,6 +35,7 @@ from typing import Literal
 
 import numpy as np
 
+from semsearch.clauses import clauses_to_embed
 from semsearch.corpus import Corpus, Paragraph, Skipped, find_documents, load_corpus
 from semsearch.encoder import (
     ONNX_MODEL,
@@ -57,6 +59,7 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 LOCK = ".lock"
 QUERY_MODEL = "query-model"
+CLAUSES = "clauses.npz"
 IndexType = Literal["auto", "flat", "hnsw", "ivf"]
 APPROXIMATE_ABOVE = 50_000
 HNSW_NEIGHBOURS = 32
@@ -130,6 +133,7 @@ class Index:
     hashes: list[str]
     vectors: np.ndarray
     lexical: Bm25
+    clauses: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # content hash -> vector
     _release: weakref.finalize | None = field(default=None, repr=False)
     _encoder: Encoder | None = field(default=None, repr=False)
     _faiss: object | None = field(default=None, repr=False)
@@ -164,6 +168,10 @@ class Index:
 
     def staleness(self) -> Staleness:
         return corpus_staleness(self.manifest)
+
+    def vectors_by_hash(self) -> dict[str, np.ndarray]:
+        """Every stored embedding by its text's content hash: each paragraph's and each stored clause's."""
+        return dict(zip(self.hashes, self.vectors, strict=True)) | self.clauses
 
     def close(self) -> None:
         """Let a later build delete this version; lazily read parts must already be loaded."""
@@ -351,7 +359,19 @@ def _read_files(directory: Path, manifest: dict) -> Index:
         hashes=[r["hash"] for r in records],
         vectors=vectors,
         lexical=lexical,
+        clauses=_read_clauses(directory, manifest, vectors.shape[1]),
     )
+
+
+def _read_clauses(directory: Path, manifest: dict, dimension: int) -> dict[str, np.ndarray]:
+    """Stored clause vectors; builds made before they were stored have none, and the caller encodes them."""
+    if CLAUSES not in manifest["files"]:
+        return {}
+    with np.load(directory / CLAUSES, allow_pickle=False) as stored:
+        hashes, vectors = stored["hashes"], stored["vectors"]
+    if len(hashes) != len(vectors) or (len(vectors) and vectors.shape[1] != dimension):
+        raise _corrupt(directory / CLAUSES, "inconsistent with the paragraph vectors")
+    return dict(zip(hashes.tolist(), vectors, strict=True))
 
 
 def _file_sha(path: str) -> str | None:
@@ -389,35 +409,34 @@ def _previous(index_dir: Path, spec: ModelSpec, force: bool) -> Index | None:
 
 
 def _embed_missing(
-    paragraphs: Sequence[Paragraph],
+    texts: Sequence[str],
     hashes: Sequence[str],
     reusable: dict[str, np.ndarray],
     encoder_factory: Callable[[], Encoder],
     progress: Callable[[int, int], None] | None,
-) -> tuple[np.ndarray, Encoder | None]:
-    """Vectors for every paragraph, embedding only texts whose content hash has no stored vector."""
+) -> tuple[dict[str, np.ndarray], Encoder | None]:
+    """Vectors of the texts whose content hash has no stored vector, each distinct text embedded once."""
     missing: dict[str, str] = {}
-    for paragraph, digest in zip(paragraphs, hashes, strict=True):
+    for text, digest in zip(texts, hashes, strict=True):
         if digest not in reusable:
-            missing.setdefault(digest, paragraph.text)
-    encoder = None
-    fresh: dict[str, np.ndarray] = {}
-    if missing:
-        encoder = encoder_factory()
-        done = 0
+            missing.setdefault(digest, text)
+    if not missing:
+        return {}, None
+    encoder = encoder_factory()
+    done = 0
 
-        def step(count: int) -> None:
-            nonlocal done
-            done += count
-            if progress:
-                progress(done, len(missing))
+    def step(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress:
+            progress(done, len(missing))
 
-        vectors = encoder.encode(list(missing.values()), progress=step)
-        fresh = dict(zip(missing, vectors, strict=True))
-    if not paragraphs:
-        return np.zeros((0, 0), dtype=np.float32), encoder
-    rows = [reusable[h] if h in reusable else fresh[h] for h in hashes]
-    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32), encoder
+    vectors = encoder.encode(list(missing.values()), progress=step)
+    return dict(zip(missing, vectors, strict=True)), encoder
+
+
+def _stack(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    return np.ascontiguousarray(np.vstack(vectors), dtype=np.float32) if vectors else np.zeros((0, 0), np.float32)
 
 
 def _write_build(
@@ -426,6 +445,7 @@ def _write_build(
     sources: Sequence[str],
     hashes: Sequence[str],
     vectors: np.ndarray,
+    clauses: dict[str, np.ndarray],
     spec: ModelSpec,
     checksum: str,
     config: IndexConfig,
@@ -445,6 +465,9 @@ def _write_build(
     faiss_index, kind = make_faiss_index(vectors, config.index_type, config.approximate_above)
     faiss.write_index(faiss_index, str(target / "faiss.index"))
     Bm25.build([p.text for p in paragraphs]).save(target / "lexical.npz")
+    clause_vectors = _stack(list(clauses.values())).reshape(len(clauses), vectors.shape[1])
+    with (target / CLAUSES).open("wb") as handle:
+        np.savez(handle, hashes=np.array(list(clauses), dtype="U64"), vectors=clause_vectors)
     query_encoder = _place_query_model(target / QUERY_MODEL, onnx_source, encoder, spec, config)
     files = {}
     for path in sorted(p for p in target.rglob("*") if p.is_file()):
@@ -592,12 +615,18 @@ def _build_locked(
     previous = _previous(index_dir, spec, config.force)
     paragraphs = corpus.paragraphs
     hashes = [content_hash(p.text) for p in paragraphs]
+    clauses = clauses_to_embed([p.text for p in paragraphs])
+    clause_hashes = [content_hash(c) for c in clauses]
     reusable: dict[str, np.ndarray] = {}
     old_by_key: dict[str, str] = {}
     if previous is not None:
-        reusable = dict(zip(previous.hashes, previous.vectors, strict=True))
+        reusable = previous.vectors_by_hash()
         old_by_key = {p.key: h for p, h in zip(previous.paragraphs, previous.hashes, strict=True)}
-    vectors, encoder = _embed_missing(paragraphs, hashes, reusable, encoder_factory, progress)
+    texts = [p.text for p in paragraphs] + clauses
+    fresh, encoder = _embed_missing(texts, hashes + clause_hashes, reusable, encoder_factory, progress)
+    known = reusable | fresh
+    vectors = _stack([known[h] for h in hashes])
+    clause_vectors = {h: known[h] for h in clause_hashes}
     checksum = (encoder.checksum if encoder else "") or (previous.manifest["model"]["sha256"] if previous else "")
     reused = sum(1 for h in hashes if h in reusable)
     changed = sum(
@@ -612,7 +641,7 @@ def _build_locked(
     try:
         onnx_source = previous.directory / QUERY_MODEL if previous else None
         manifest_sha, manifest = _write_build(
-            temporary, corpus, sources, hashes, vectors, spec, checksum, config, onnx_source, encoder
+            temporary, corpus, sources, hashes, vectors, clause_vectors, spec, checksum, config, onnx_source, encoder
         )
         _fsync_directory(temporary)
         _swap_in(index_dir, temporary, stamp, manifest_sha)

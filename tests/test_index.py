@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from semsearch.clauses import clauses_to_embed
 from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError
-from semsearch.index import IndexConfig, build_index, ensure_index, make_faiss_index, open_index
+from semsearch.index import IndexConfig, build_index, content_hash, ensure_index, make_faiss_index, open_index
 
 from .conftest import small_corpus
 
-EXPECTED_FILES = {"manifest.json", "paragraphs.jsonl", "vectors.npy", "faiss.index", "lexical.npz"}
+EXPECTED_FILES = {"manifest.json", "paragraphs.jsonl", "vectors.npy", "faiss.index", "lexical.npz", "clauses.npz"}
 
 
 def current_dir(index_dir: Path) -> Path:
@@ -60,6 +61,23 @@ def test_incremental_build_reembeds_only_changes(tmp_path):
     assert (third.new, third.changed, third.reused, third.removed) == (1, 1, 2, 0)
     assert str(third).startswith("4 paragraphs from 1 document(s): 1 new, 1 changed, 2 reused")
     assert len(versions_on_disk(tmp_path / "index")) == 1, "old builds nobody has open are deleted"
+
+
+def test_builds_store_clause_vectors_and_reuse_them(tmp_path):
+    extra = "\n4. The Conference may wish to urge States to mark imported firearms, and to keep records of imports.\n"
+    corpus = small_corpus(tmp_path / "corpus", extra)
+    totals: list[int] = []
+    build_index([corpus], tmp_path / "index", progress=lambda _, total: totals.append(total))
+    index = open_index(tmp_path / "index")
+    clauses = clauses_to_embed([p.text for p in index.paragraphs])
+    assert len(clauses) == 2 and set(index.clauses) == {content_hash(c) for c in clauses}
+    assert totals[-1] == 3 + 2, "three distinct paragraph texts, then the two clauses of the fourth"
+    encoded = index.query_encoder().encode(clauses)
+    assert np.sum(np.stack([index.clauses[content_hash(c)] for c in clauses]) * encoded, axis=1).min() > 0.999
+    index.close()
+    again: list[int] = []
+    build_index([corpus], tmp_path / "index", progress=lambda _, total: again.append(total))
+    assert again == [], "nothing is embedded again, clauses included"
 
 
 def versions_on_disk(index_dir: Path) -> list[str]:
@@ -132,6 +150,7 @@ def _rewrite_manifest(index_dir: Path, manifest: dict) -> None:
         "vectors.npy",
         "faiss.index",
         "lexical.npz",
+        "clauses.npz",
         "query-model/model.onnx",
         "query-model/tokenizer.json",
         "CURRENT",
