@@ -156,6 +156,10 @@ class PairScore:
             "the same ask twice)",
             f"  raw cosine  {e.cosine:.3f}  (inflated by the shared formula; not used directly)",
             f"  word overlap {self.word_ratio:.2f}, length ratio {self.length_ratio:.2f}, meetings {self.meetings}",
+            "  presets     "
+            + " · ".join(
+                f"{name} ({value:.2f}) {'yes' if self.score >= value else 'no'}" for name, value in PRESETS.items()
+            ),
         ]
         return "\n".join(parts)
 
