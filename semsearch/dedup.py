@@ -392,8 +392,9 @@ class PairScorer:
         """Every clause's embedding, looked up in the index by content hash (the build stored them); only an
         index built before clauses were stored costs an encoder pass here."""
         known = self.index.vectors_by_hash()
-        hashes = [content_hash(c) for own in clauses for c in own]
-        pending = {h: c for own in clauses for c in own if (h := content_hash(c)) not in known}
+        texts = [c for own in clauses for c in own]
+        hashes = [content_hash(c) for c in texts]
+        pending = {h: c for h, c in zip(hashes, texts, strict=True) if h not in known}
         if pending:
             known |= dict(zip(pending, self.index.query_encoder().encode(list(pending.values())), strict=True))
         return np.array([known[h] for h in hashes], dtype=np.float32)
