@@ -23,6 +23,7 @@ _EXPORTS = {
     "load_corpus": "semsearch.corpus",
     "parse_text": "semsearch.corpus",
     "read_document": "semsearch.corpus",
+    "ClauseMatch": "semsearch.dedup",
     "DedupConfig": "semsearch.dedup",
     "DuplicateGroup": "semsearch.dedup",
     "DuplicateReport": "semsearch.dedup",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from semsearch.corpus import Corpus, Document, Meeting, Paragraph, Section, load_corpus, parse_text, read_document
     from semsearch.dedup import (
         PRESETS,
+        ClauseMatch,
         DedupConfig,
         DuplicateGroup,
         DuplicateReport,

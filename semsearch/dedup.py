@@ -92,6 +92,16 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class ClauseMatch:
+    """The clause of each paragraph that the semantic evidence rests on (their centred cosine): for a partial
+    repeat, the part that is repeated."""
+
+    a: str
+    b: str
+    cosine: float
+
+
+@dataclass(frozen=True)
 class DiffOp:
     op: Literal["equal", "delete", "insert", "replace"]
     a: str
@@ -107,6 +117,7 @@ class PairScore:
     score: float
     evidence: Evidence
     config: DedupConfig = field(repr=False, compare=False)
+    match: ClauseMatch | None = field(default=None, compare=False)  # None where whole paragraphs were compared
 
     @cached_property
     def word_ratio(self) -> float:
@@ -126,6 +137,12 @@ class PairScore:
         if self.length_ratio < self.config.partial_length_ratio:
             return "partial"
         return "paraphrase"
+
+    @property
+    def repeated_part(self) -> ClauseMatch | None:
+        """For a partial repeat, the matching clauses: what one paragraph repeats of the other. Reports show it only
+        there; for a verbatim or reworded pair the side-by-side diff says it all."""
+        return self.match if self.kind == "partial" else None
 
     @property
     def same_meeting(self) -> bool:
@@ -156,12 +173,22 @@ class PairScore:
             "the same ask twice)",
             f"  raw cosine  {e.cosine:.3f}  (inflated by the shared formula; not used directly)",
             f"  word overlap {self.word_ratio:.2f}, length ratio {self.length_ratio:.2f}, meetings {self.meetings}",
+            *self._explain_match(),
             "  presets     "
             + " · ".join(
                 f"{name} ({value:.2f}) {'yes' if self.score >= value else 'no'}" for name, value in PRESETS.items()
             ),
         ]
         return "\n".join(parts)
+
+    def _explain_match(self) -> list[str]:
+        if self.match is None:
+            return []
+        return [
+            f"  closest clauses (cosine {self.match.cosine:.3f}):",
+            f"    ¶{self.a.number}: {self.match.a}",
+            f"    ¶{self.b.number}: {self.match.b}",
+        ]
 
     def to_dict(self) -> dict:
         e = self.evidence
@@ -176,6 +203,7 @@ class PairScore:
             "lexical": round(e.lexical, 4),
             "containment": round(e.containment, 4),
             "cosine": round(e.cosine, 4),
+            "match": None if self.match is None else vars(self.match) | {"cosine": round(self.match.cosine, 4)},
             "diff": [[op.op, op.a, op.b] for op in self.diff()],
         }
 
@@ -442,6 +470,22 @@ class PairScorer:
         cosines = np.einsum("ij,ij->i", self.clause_vectors[left], self.clause_vectors[right])
         return np.maximum.reduceat(cosines, np.flatnonzero(np.diff(pair, prepend=-1)))
 
+    def closest_clauses(self, i: int, j: int) -> ClauseMatch | None:
+        """The clause pair behind the semantic evidence; None where whole paragraphs were compared (large corpora,
+        or two single-clause paragraphs), since the texts themselves are then the match."""
+        if self.clause_vectors is None:
+            return None
+        left = self.clause_vectors[self.clause_starts[i] : self.clause_starts[i + 1]]
+        right = self.clause_vectors[self.clause_starts[j] : self.clause_starts[j + 1]]
+        if len(left) == len(right) == 1:
+            return None
+        cosines = left @ right.T
+        x, y = np.unravel_index(int(np.argmax(cosines)), cosines.shape)
+        paragraphs = self.index.paragraphs
+        return ClauseMatch(
+            split_clauses(paragraphs[i].text)[x], split_clauses(paragraphs[j].text)[y], float(cosines[x, y])
+        )
+
     def evidence(self, a: np.ndarray, b: np.ndarray) -> EvidenceColumns:
         parts = []
         for start in range(0, len(a), self.BATCH):
@@ -515,12 +559,14 @@ class Candidates:
 
     def __getitem__(self, n: int) -> PairScore:
         paragraphs = self.scorer.index.paragraphs
+        a, b = int(self.a[n]), int(self.b[n])
         return PairScore(
-            paragraphs[self.a[n]],
-            paragraphs[self.b[n]],
+            paragraphs[a],
+            paragraphs[b],
             float(self.scores[n]),
             self.evidence.row(n),
             self.scorer.config,
+            self.scorer.closest_clauses(a, b),
         )
 
     def __iter__(self) -> Iterator[PairScore]:

@@ -76,15 +76,18 @@ def to_csv(report: DuplicateReport) -> str:
             "cosine",
             "same_meeting",
             "same_theme",
+            "closest_clause_a",
+            "closest_clause_b",
         ]
     )
     group_of = {p.key: n for n, g in enumerate(report.groups, start=1) for p in g.members}
     for pair in report.pairs:
-        e = pair.evidence
+        e, match = pair.evidence, pair.match
         writer.writerow([
             group_of.get(pair.a.key, ""), pair.a.doc, pair.a.number, _meeting(pair.a), pair.b.doc, pair.b.number,
             _meeting(pair.b), f"{pair.score:.4f}", pair.kind, f"{e.semantic:.4f}", f"{e.lexical:.4f}",
             f"{e.containment:.4f}", f"{e.cosine:.4f}", pair.same_meeting, e.same_theme,
+            match.a if match else "", match.b if match else "",
         ])  # fmt: skip
     return buffer.getvalue()
 
@@ -141,6 +144,14 @@ def to_markdown(report: DuplicateReport) -> str:
                 f"- ¶{pair.b.number}: {right}",
                 "",
             ]
+            if (match := pair.repeated_part) is not None:
+                lines += [
+                    f"Repeated part (closest clauses, cosine {match.cosine:.2f}):",
+                    "",
+                    f"- ¶{pair.a.number}: {_md_escape(match.a)}",
+                    f"- ¶{pair.b.number}: {_md_escape(match.b)}",
+                    "",
+                ]
     return "\n".join(lines) + "\n"
 
 
@@ -151,6 +162,7 @@ td.n{text-align:right}.group{border:1px solid #bbb;border-radius:6px;margin:1.5r
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}.pair div{background:#fafafa;padding:.5rem}
 del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}
 .meta{color:#555;font-size:.9em}h2{font-size:1.15rem}.weak{color:#a40}
+.part .pair div{background:#f1efff}.part p{margin:.4rem 0 .2rem}
 """
 
 
@@ -173,12 +185,23 @@ def _html_pair(pair: PairScore) -> str:
     left, right = _html_diff(pair.diff())
     e = pair.evidence
     same = (" · same theme" if e.same_theme else "") + (" · same meeting" if pair.same_meeting else "")
+    a, b = html.escape(pair.a.number), html.escape(pair.b.number)
     return (
-        f'<p class="meta">¶{html.escape(pair.a.number)} → ¶{html.escape(pair.b.number)}: <b>{pair.kind}</b>, '
-        f"score {pair.score:.2f} (semantic {e.semantic:.2f}, lexical {e.lexical:.2f}, containment "
-        f"{e.containment:.2f}; raw cosine {e.cosine:.2f}){same}</p>"
-        f'<div class="pair"><div><b>¶{html.escape(pair.a.number)}</b> · {html.escape(_meeting(pair.a))}<br>{left}'
-        f"</div><div><b>¶{html.escape(pair.b.number)}</b> · {html.escape(_meeting(pair.b))}<br>{right}</div></div>"
+        f'<p class="meta">¶{a} → ¶{b}: <b>{pair.kind}</b>, score {pair.score:.2f} (semantic {e.semantic:.2f}, '
+        f"lexical {e.lexical:.2f}, containment {e.containment:.2f}; raw cosine {e.cosine:.2f}){same}</p>"
+        f"{_html_repeated_part(pair)}"
+        f'<div class="pair"><div><b>¶{a}</b> · {html.escape(_meeting(pair.a))}<br>{left}'
+        f"</div><div><b>¶{b}</b> · {html.escape(_meeting(pair.b))}<br>{right}</div></div>"
+    )
+
+
+def _html_repeated_part(pair: PairScore) -> str:
+    if (match := pair.repeated_part) is None:
+        return ""
+    return (
+        f'<div class="part"><p class="meta">Repeated part (closest clauses, cosine {match.cosine:.2f})</p>'
+        f'<div class="pair"><div><b>¶{html.escape(pair.a.number)}</b> {html.escape(match.a)}</div>'
+        f"<div><b>¶{html.escape(pair.b.number)}</b> {html.escape(match.b)}</div></div></div>"
     )
 
 

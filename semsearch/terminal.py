@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from semsearch.corpus import Corpus, Paragraph
-from semsearch.dedup import CalibrationRow, DuplicateGroup, PairScore
+from semsearch.dedup import CalibrationRow, ClauseMatch, DuplicateGroup, PairScore
 from semsearch.evaluation import Evaluation
 from semsearch.search import SearchResult
 
@@ -189,6 +189,15 @@ def pair_table(pair: PairScore) -> Table:
     return table
 
 
+def repeated_part_table(pair: PairScore, match: ClauseMatch) -> Table:
+    """The clauses a partial repeat shares, so the analyst need not find them in the diff of two long paragraphs."""
+    table = Table(show_header=True, expand=True, box=None, padding=(0, 1))
+    table.add_column(plain(f"repeated part (closest clauses, cosine {match.cosine:.2f})", style="dim"), ratio=1)
+    for number, clause in ((pair.a.number, match.a), (pair.b.number, match.b)):
+        table.add_row(plain(f"¶{number}: ", style="dim") + plain(clause, style="cyan"))
+    return table
+
+
 def group_panel(number: int, group: DuplicateGroup, threshold: float, diffs: bool = True) -> Panel:
     weakest = group.weakest
     lines: list = [
@@ -207,6 +216,8 @@ def group_panel(number: int, group: DuplicateGroup, threshold: float, diffs: boo
                 style="bold",
             )
         )
+        if (match := pair.repeated_part) is not None:
+            lines.append(repeated_part_table(pair, match))
         if diffs:
             lines.append(pair_table(pair))
     members = ", ".join(f"¶{p.number} ({meeting_label(p)})" for p in group.members)

@@ -115,6 +115,24 @@ def test_explain_says_why(duplicates, index):
     assert "precise (0.49) no · balanced (0.44) yes" in middling.explain(DEFAULT_THRESHOLD)
 
 
+def test_a_pair_names_the_clauses_its_semantic_evidence_rests_on(duplicates, index):
+    partial = [p for p in duplicates.pairs if p.kind == "partial"]
+    assert all(p.repeated_part is p.match for p in partial) and any(p.match for p in partial)
+    assert all(p.repeated_part is None for p in duplicates.pairs if p.kind != "partial")
+    for pair in duplicates.pairs:
+        if pair.match is None:
+            assert len(split_clauses(pair.a.text)) == len(split_clauses(pair.b.text)) == 1
+            continue
+        assert pair.match.a in split_clauses(pair.a.text) and pair.match.b in split_clauses(pair.b.text)
+        assert pair.match.cosine == pytest.approx(pair.evidence.semantic, abs=1e-5)
+    (shared,) = [p for p in partial if {p.a.number, p.b.number} == {"92", "99"}]
+    assert "periodically analyse the data on seized, confiscated, collected and found firearms" in shared.match.b
+    assert "closest clauses (cosine" in shared.explain(DEFAULT_THRESHOLD)
+    assert duplicates.to_dict()["pairs"][0].keys() >= {"match"}
+    whole = PairScorer(index, DedupConfig(), clause_vectors=False)
+    assert whole.score(row_of_number(index, "92"), row_of_number(index, "99")).match is None
+
+
 def test_candidates_come_from_faiss_neighbours(index):
     pairs = candidate_pairs(index, neighbours=5, min_cosine=0.0)
     assert 166 * 5 // 2 <= len(pairs) <= 166 * 5

@@ -52,6 +52,9 @@ def test_html_report_loads_in_chromium_and_shows_groups(duplicates, tmp_path):
     dom = headless(page, tmp_path, "--dump-dom").stdout
     assert 'id="summary"' in dom and dom.count('class="group"') == len(duplicates.groups) > 5
     assert "<del>" in dom and "<ins>" in dom and "weakest link" in dom
+    shown = [p for g in duplicates.groups for p in g.pairs if p.score >= duplicates.threshold]
+    partial = sum(p.repeated_part is not None for p in shown)
+    assert dom.count('class="part"') == partial > 0, "each partial repeat names the part repeated"
     shot = tmp_path / "report.png"
     headless(page, tmp_path, f"--screenshot={shot}")
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -86,8 +89,13 @@ def test_other_formats(duplicates):
     assert {"doc", "number", "meeting", "section"} <= set(data["groups"][0]["members"][0])
     rows = list(csv.DictReader(io.StringIO(render(duplicates, "csv"))))
     assert len(rows) == len(duplicates.pairs) and rows[0]["kind"] in {"verbatim", "paraphrase", "partial"}
+    matched = {(r["number_a"], r["number_b"]): r["closest_clause_b"] for r in rows}
+    assert all(matched[(p.a.number, p.b.number)] == (p.match.b if p.match else "") for p in duplicates.pairs)
+    assert {p["match"] is None for p in data["pairs"]} == {True, False}
     markdown = render(duplicates, "md")
     assert markdown.startswith("# Repeated recommendations") and "## Group 1" in markdown and "~~" in markdown
+    shown = [p for g in duplicates.groups for p in g.pairs if p.score >= duplicates.threshold]
+    assert markdown.count("Repeated part (closest clauses") == sum(p.repeated_part is not None for p in shown) > 0
 
 
 def test_summary_names_the_preset_it_was_run_at(duplicates):
