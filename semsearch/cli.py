@@ -307,11 +307,13 @@ def duplicates(
             _say(f"{len(report.groups)} groups, {len(report.pairs)} pairs written to {output}")
         return
     from semsearch.report import summary_line
-    from semsearch.terminal import group_panel
+    from semsearch.terminal import group_panel, ungrouped_panel
 
     console.print(summary_line(report), markup=False)
     for number, group in enumerate(report.groups[:top], start=1):
         console.print(group_panel(number, group, report.threshold, diffs=not no_diff))
+    if report.ungrouped and top is None:
+        console.print(ungrouped_panel(report.ungrouped, diffs=not no_diff))
 
 
 def main() -> None:

@@ -262,10 +262,17 @@ class DuplicateReport:
     scorer: PairScorer = field(repr=False)
     pairs: list[PairScore] = field(init=False)
     groups: list[DuplicateGroup] = field(init=False)
+    ungrouped: list[PairScore] = field(init=False)  # flagged pairs that no group holds (see group_pairs)
 
     def __post_init__(self) -> None:
         self.pairs = self.candidates.pairs(self.threshold)
         self.groups = group_pairs(self.pairs, self.scorer, self.threshold)
+        grouped = self.group_numbers()
+        self.ungrouped = [p for p in self.pairs if (p.a.key, p.b.key) not in grouped]
+
+    def group_numbers(self) -> dict[tuple[str, str], int]:
+        """The group (numbered from 1, as reports number them) holding each pair, by the pair's paragraph keys."""
+        return {(p.a.key, p.b.key): n for n, g in enumerate(self.groups, start=1) for p in g.pairs}
 
     def at(self, threshold: float) -> DuplicateReport:
         return DuplicateReport(self.candidates, threshold, self.scorer)
@@ -281,14 +288,18 @@ class DuplicateReport:
 
     @property
     def repeated_paragraphs(self) -> list[Paragraph]:
-        """Paragraphs that repeat an earlier one: every group member but the first."""
-        return [p for g in self.groups for p in g.members[1:]]
+        """Paragraphs that repeat an earlier one: the later paragraph of every flagged pair (within one meeting, the
+        second), in document order. Group membership is not enough: a group's members need only be similar on
+        average."""
+        later = {p.b.key for p in self.pairs}
+        return [p for p in self.scorer.index.paragraphs if p.key in later]
 
     def to_dict(self) -> dict:
+        grouped = self.group_numbers()
         return {
             "threshold": self.threshold,
             "groups": [g.to_dict() for g in self.groups],
-            "pairs": [p.to_dict() for p in self.pairs],
+            "pairs": [p.to_dict() | {"group": grouped.get((p.a.key, p.b.key))} for p in self.pairs],
         }
 
 
@@ -619,7 +630,8 @@ def _first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:
 def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float) -> list[DuplicateGroup]:
     """Average-linkage grouping: two groups merge only if their members are similar on average, not merely
     linked through one hub paragraph; each group keeps every member-to-member score so its weakest link shows.
-    Word-for-word copies join the group of the text they copy, linked to it by their verbatim pair."""
+    Word-for-word copies join the group of the text they copy, linked to it by their verbatim pair. A flagged pair
+    whose merge is refused stays outside every group (`DuplicateReport.ungrouped`)."""
     row_of = {p.key: i for i, p in enumerate(scorer.index.paragraphs)}
     copies = [p for p in pairs if p.a.text == p.b.text]
     pairs = [p for p in pairs if p.a.text != p.b.text]

@@ -46,10 +46,18 @@ def summary_line(report: DuplicateReport) -> str:
     total = len(report.scorer.index.paragraphs)
     repeated = len(report.repeated_paragraphs)
     preset = next((f", preset {name}" for name, value in PRESETS.items() if value == report.threshold), "")
+    outside = f"; {len(report.ungrouped)} of them outside the groups" if report.ungrouped else ""
     return (
         f"{repeated} of {total} paragraphs repeat an earlier recommendation, in {len(report.groups)} groups "
-        f"({len(report.pairs)} flagged pairs at threshold {report.threshold:.2f}{preset})."
+        f"({len(report.pairs)} flagged pairs at threshold {report.threshold:.2f}{preset}{outside})."
     )
+
+
+UNGROUPED_TITLE = "Flagged pairs outside the groups"
+UNGROUPED_NOTE = (
+    "These pairs clear the threshold, but joining their paragraphs' groups would have put together paragraphs that "
+    "are not similar on average, so each is listed on its own."
+)
 
 
 def to_json(report: DuplicateReport) -> str:
@@ -80,11 +88,11 @@ def to_csv(report: DuplicateReport) -> str:
             "closest_clause_b",
         ]
     )
-    group_of = {p.key: n for n, g in enumerate(report.groups, start=1) for p in g.members}
+    group_of = report.group_numbers()
     for pair in report.pairs:
-        e, match = pair.evidence, pair.match
+        e, match, group = pair.evidence, pair.match, group_of.get((pair.a.key, pair.b.key), "")
         writer.writerow([
-            group_of.get(pair.a.key, ""), pair.a.doc, pair.a.number, _meeting(pair.a), pair.b.doc, pair.b.number,
+            group, pair.a.doc, pair.a.number, _meeting(pair.a), pair.b.doc, pair.b.number,
             _meeting(pair.b), f"{pair.score:.4f}", pair.kind, f"{e.semantic:.4f}", f"{e.lexical:.4f}",
             f"{e.containment:.4f}", f"{e.cosine:.4f}", pair.same_meeting, e.same_theme,
             match.a if match else "", match.b if match else "",
@@ -110,6 +118,25 @@ def _md_escape(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_{}[]<>()#+-!|~" else c for c in text)
 
 
+def _md_pair(pair: PairScore) -> list[str]:
+    left, right = _md_diff([DiffOp(o.op, _md_escape(o.a), _md_escape(o.b)) for o in pair.diff()])
+    lines = [
+        f"### ¶{pair.a.number} → ¶{pair.b.number}: {pair.kind}, score {pair.score:.2f} "
+        f"(semantic {pair.evidence.semantic:.2f}, lexical {pair.evidence.lexical:.2f}, "
+        f"containment {pair.evidence.containment:.2f})",
+        "",
+    ]
+    if (match := pair.repeated_part) is not None:
+        lines += [
+            f"Repeated part (closest clauses, cosine {match.cosine:.2f}):",
+            "",
+            f"- ¶{pair.a.number}: {_md_escape(match.a)}",
+            f"- ¶{pair.b.number}: {_md_escape(match.b)}",
+            "",
+        ]
+    return [*lines, f"- ¶{pair.a.number}: {left}", f"- ¶{pair.b.number}: {right}", ""]
+
+
 def to_markdown(report: DuplicateReport) -> str:
     lines = ["# Repeated recommendations", "", summary_line(report), ""]
     sections, meetings, counts = repeats_table(report)
@@ -131,27 +158,10 @@ def to_markdown(report: DuplicateReport) -> str:
             f"Weakest link: ¶{weakest.a.number}–¶{weakest.b.number}, score {weakest.score:.2f}.",
             "",
         ]
-        for pair in group.pairs:
-            if pair.score < report.threshold:
-                continue
-            left, right = _md_diff([DiffOp(o.op, _md_escape(o.a), _md_escape(o.b)) for o in pair.diff()])
-            lines += [
-                f"### ¶{pair.a.number} → ¶{pair.b.number}: {pair.kind}, score {pair.score:.2f} "
-                f"(semantic {pair.evidence.semantic:.2f}, lexical {pair.evidence.lexical:.2f}, "
-                f"containment {pair.evidence.containment:.2f})",
-                "",
-                f"- ¶{pair.a.number}: {left}",
-                f"- ¶{pair.b.number}: {right}",
-                "",
-            ]
-            if (match := pair.repeated_part) is not None:
-                lines += [
-                    f"Repeated part (closest clauses, cosine {match.cosine:.2f}):",
-                    "",
-                    f"- ¶{pair.a.number}: {_md_escape(match.a)}",
-                    f"- ¶{pair.b.number}: {_md_escape(match.b)}",
-                    "",
-                ]
+        lines += [line for pair in group.pairs if pair.score >= report.threshold for line in _md_pair(pair)]
+    if report.ungrouped:
+        lines += ["", f"## {UNGROUPED_TITLE}", "", UNGROUPED_NOTE, ""]
+        lines += [line for pair in report.ungrouped for line in _md_pair(pair)]
     return "\n".join(lines) + "\n"
 
 
@@ -228,6 +238,12 @@ def to_html(report: DuplicateReport) -> str:
         if any(counts.get((s, m), 0) for m in meetings)
     )
     groups = "".join(_html_group(n, g, report.threshold) for n, g in enumerate(report.groups, start=1))
+    if report.ungrouped:
+        pairs = "".join(_html_pair(p) for p in report.ungrouped)
+        groups += (
+            f'<section class="group ungrouped" id="ungrouped"><h2>{UNGROUPED_TITLE}</h2>'
+            f'<p class="meta">{UNGROUPED_NOTE}</p>{pairs}</section>'
+        )
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'\">"

@@ -14,6 +14,7 @@ from rich.text import Text
 from semsearch.corpus import Corpus, Paragraph
 from semsearch.dedup import CalibrationRow, ClauseMatch, DuplicateGroup, PairScore
 from semsearch.evaluation import Evaluation
+from semsearch.report import UNGROUPED_NOTE, UNGROUPED_TITLE
 from semsearch.search import SearchResult
 
 _CONTROL_NAMES = {0x1B: "ESC", 0x07: "BEL", 0x08: "BS", 0x0D: "CR", 0x7F: "DEL"}
@@ -198,6 +199,23 @@ def repeated_part_table(pair: PairScore, match: ClauseMatch) -> Table:
     return table
 
 
+def _pair_lines(pair: PairScore, diffs: bool) -> list:
+    e = pair.evidence
+    lines: list = [
+        plain(
+            f"¶{pair.a.number} → ¶{pair.b.number}  {pair.kind}  score {pair.score:.2f}  "
+            f"(semantic {e.semantic:.2f}, lexical {e.lexical:.2f}, containment {e.containment:.2f})"
+            + ("  same meeting" if pair.same_meeting else ""),
+            style="bold",
+        )
+    ]
+    if (match := pair.repeated_part) is not None:
+        lines.append(repeated_part_table(pair, match))
+    if diffs:
+        lines.append(pair_table(pair))
+    return lines
+
+
 def group_panel(number: int, group: DuplicateGroup, threshold: float, diffs: bool = True) -> Panel:
     weakest = group.weakest
     lines: list = [
@@ -205,23 +223,17 @@ def group_panel(number: int, group: DuplicateGroup, threshold: float, diffs: boo
         plain(f"weakest link ¶{weakest.a.number}–¶{weakest.b.number}: score {weakest.score:.2f}", style="yellow"),
     ]
     for pair in group.pairs:
-        if pair.score < threshold:
-            continue
-        e = pair.evidence
-        lines.append(
-            plain(
-                f"¶{pair.a.number} → ¶{pair.b.number}  {pair.kind}  score {pair.score:.2f}  "
-                f"(semantic {e.semantic:.2f}, lexical {e.lexical:.2f}, containment {e.containment:.2f})"
-                + ("  same meeting" if pair.same_meeting else ""),
-                style="bold",
-            )
-        )
-        if (match := pair.repeated_part) is not None:
-            lines.append(repeated_part_table(pair, match))
-        if diffs:
-            lines.append(pair_table(pair))
+        if pair.score >= threshold:
+            lines += _pair_lines(pair, diffs)
     members = ", ".join(f"¶{p.number} ({meeting_label(p)})" for p in group.members)
     return Panel(Group(*lines), title=plain(f"Group {number}: {members}"), title_align="left")
+
+
+def ungrouped_panel(pairs: Sequence[PairScore], diffs: bool = True) -> Panel:
+    lines: list = [plain(UNGROUPED_NOTE, style="dim")]
+    for pair in pairs:
+        lines += _pair_lines(pair, diffs)
+    return Panel(Group(*lines), title=plain(UNGROUPED_TITLE), title_align="left")
 
 
 def calibration_table(rows: Sequence[CalibrationRow], current: float) -> Table:

@@ -153,6 +153,9 @@ def test_show_and_corpus(workspace):
 def test_duplicates_views(workspace, tmp_path):
     terminal = run("duplicates", "--top", "2", cwd=workspace)
     assert terminal.returncode == 0 and "Group 1" in terminal.stdout and "weakest link" in terminal.stdout
+    assert "Group 3" not in terminal.stdout and "Flagged pairs outside the groups" not in terminal.stdout
+    everything = run("duplicates", "--no-diff", cwd=workspace).stdout
+    assert "Flagged pairs outside the groups" in everything and "repeated part" in everything
     data = json.loads(run("duplicates", "--json", cwd=workspace).stdout)
     assert data["groups"] and data["pairs"] and data["pairs"][0]["a"]["number"]
     for fmt in ("md", "html", "csv", "json"):

@@ -84,6 +84,19 @@ def test_groups_are_ordered_by_meeting_and_show_the_weakest_link(duplicates):
     assert len(members) == len(set(members)), "a paragraph belongs to one group at most"
 
 
+def test_every_flagged_pair_is_in_one_group_or_listed_outside(duplicates):
+    inside = [p for g in duplicates.groups for p in g.pairs if p.score >= duplicates.threshold]
+    keys = [(p.a.key, p.b.key) for p in inside + duplicates.ungrouped]
+    assert sorted(keys) == sorted((p.a.key, p.b.key) for p in duplicates.pairs) and len(set(keys)) == len(keys)
+    assert duplicates.ungrouped, "the hub guard refuses some merges on this corpus"
+    for pair in duplicates.ungrouped:
+        assert not any({pair.a.key, pair.b.key} <= {m.key for m in g.members} for g in duplicates.groups)
+    later = {p.b.key for p in duplicates.pairs}
+    assert [p.key for p in duplicates.repeated_paragraphs] == [
+        p.key for p in duplicates.scorer.index.paragraphs if p.key in later
+    ]
+
+
 def test_hub_paragraph_does_not_chain_unrelated_groups(index):
     scorer = PairScorer(index, DedupConfig())
     hub, left, right = (row_of_number(index, n) for n in ("99", "43", "68"))

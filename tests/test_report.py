@@ -52,9 +52,10 @@ def test_html_report_loads_in_chromium_and_shows_groups(duplicates, tmp_path):
     dom = headless(page, tmp_path, "--dump-dom").stdout
     assert 'id="summary"' in dom and dom.count('class="group"') == len(duplicates.groups) > 5
     assert "<del>" in dom and "<ins>" in dom and "weakest link" in dom
-    shown = [p for g in duplicates.groups for p in g.pairs if p.score >= duplicates.threshold]
-    partial = sum(p.repeated_part is not None for p in shown)
+    partial = sum(p.repeated_part is not None for p in duplicates.pairs)
     assert dom.count('class="part"') == partial > 0, "each partial repeat names the part repeated"
+    assert dom.count('class="meta">¶') == len(duplicates.pairs), "every flagged pair is shown once"
+    assert 'id="ungrouped"' in dom and duplicates.ungrouped
     shot = tmp_path / "report.png"
     headless(page, tmp_path, f"--screenshot={shot}")
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -92,15 +93,23 @@ def test_other_formats(duplicates):
     matched = {(r["number_a"], r["number_b"]): r["closest_clause_b"] for r in rows}
     assert all(matched[(p.a.number, p.b.number)] == (p.match.b if p.match else "") for p in duplicates.pairs)
     assert {p["match"] is None for p in data["pairs"]} == {True, False}
+    ungrouped = {(p.a.number, p.b.number) for p in duplicates.ungrouped}
+    assert {(r["number_a"], r["number_b"]) for r in rows if not r["group"]} == ungrouped
+    assert {(p["a"]["number"], p["b"]["number"]) for p in data["pairs"] if p["group"] is None} == ungrouped
     markdown = render(duplicates, "md")
     assert markdown.startswith("# Repeated recommendations") and "## Group 1" in markdown and "~~" in markdown
-    shown = [p for g in duplicates.groups for p in g.pairs if p.score >= duplicates.threshold]
-    assert markdown.count("Repeated part (closest clauses") == sum(p.repeated_part is not None for p in shown) > 0
+    assert markdown.count("Repeated part (closest clauses") == sum(
+        p.repeated_part is not None for p in duplicates.pairs
+    )
+    assert markdown.count("\n### ¶") == len(duplicates.pairs) and "## Flagged pairs outside the groups" in markdown
 
 
 def test_summary_names_the_preset_it_was_run_at(duplicates):
-    assert summary_line(duplicates).endswith(f"at threshold {PRESETS['precise']:.2f}, preset precise).")
-    assert summary_line(duplicates.at(0.6)).endswith("at threshold 0.60).")
+    outside = len(duplicates.ungrouped)
+    assert summary_line(duplicates).endswith(
+        f"at threshold {PRESETS['precise']:.2f}, preset precise; {outside} of them outside the groups)."
+    )
+    assert summary_line(duplicates.at(0.9)).endswith("at threshold 0.90).")
 
 
 @pytest.mark.parametrize(("code", "message"), [(errno.ENOSPC, "No space left"), (errno.EACCES, "Permission denied")])
