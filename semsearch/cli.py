@@ -276,13 +276,13 @@ def duplicates(
     no_rebuild: NoRebuild = False,
 ) -> None:
     """Recommendations adopted again, verbatim or reworded, grouped, with the evidence for each flag."""
-    from semsearch.dedup import DedupConfig, calibrate, find_duplicates, load_pairs, row_of_number
+    from semsearch.dedup import DEFAULT_PRESET, DedupConfig, calibrate, find_duplicates, load_pairs, row_of_number
 
     if fmt is not None and fmt not in ("md", "html", "csv", "json"):
         raise typer.BadParameter("choose md, html, csv or json", param_hint="--format")
     if threshold is not None and preset is not None:
         raise typer.BadParameter("give --threshold or --preset, not both", param_hint="--preset")
-    config = DedupConfig(threshold=threshold) if threshold is not None else DedupConfig.preset(preset or "precise")
+    config = DedupConfig(threshold=threshold) if threshold is not None else DedupConfig.preset(preset or DEFAULT_PRESET)
     loaded = _open(index_dir, no_rebuild)
     report = find_duplicates(loaded, config)
     console = _console()

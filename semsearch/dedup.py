@@ -46,7 +46,8 @@ Kind = Literal["verbatim", "paraphrase", "partial"]
 # 2 hard negatives in 25 (0.87 / 0.43 / 2 of 50); balanced: the best F1 (0.71 / 0.58 / 4 of 50); thorough: the
 # highest threshold reaching recall 0.70, for reviewing candidates by hand (0.53 / 0.71 / 7 of 50).
 PRESETS: dict[str, float] = {"precise": 0.49, "balanced": 0.44, "thorough": 0.41}
-DEFAULT_THRESHOLD = PRESETS["precise"]
+DEFAULT_PRESET = "precise"
+DEFAULT_THRESHOLD = PRESETS[DEFAULT_PRESET]
 _WORDS = re.compile(r"\S+")
 
 
@@ -426,6 +427,7 @@ class PairScorer:
         if len(paragraphs) <= CLAUSE_LEVEL_UP_TO if clause_vectors is None else clause_vectors:
             self.clause_vectors = _centred(self._clause_vectors(clauses))
             self.clause_starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
+            self.clause_texts = [c for own in clauses for c in own]  # row for row with clause_vectors
 
     def _clause_vectors(self, clauses: list[list[str]]) -> np.ndarray:
         """Every clause's embedding, looked up in the index by content hash (the build stored them); only an
@@ -492,10 +494,8 @@ class PairScorer:
             return None
         cosines = left @ right.T
         x, y = np.unravel_index(int(np.argmax(cosines)), cosines.shape)
-        paragraphs = self.index.paragraphs
-        return ClauseMatch(
-            split_clauses(paragraphs[i].text)[x], split_clauses(paragraphs[j].text)[y], float(cosines[x, y])
-        )
+        texts, starts = self.clause_texts, self.clause_starts
+        return ClauseMatch(texts[starts[i] + x], texts[starts[j] + y], float(cosines[x, y]))
 
     def evidence(self, a: np.ndarray, b: np.ndarray) -> EvidenceColumns:
         parts = []

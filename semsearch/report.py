@@ -199,19 +199,20 @@ def _html_pair(pair: PairScore) -> str:
     return (
         f'<p class="meta">¶{a} → ¶{b}: <b>{pair.kind}</b>, score {pair.score:.2f} (semantic {e.semantic:.2f}, '
         f"lexical {e.lexical:.2f}, containment {e.containment:.2f}; raw cosine {e.cosine:.2f}){same}</p>"
-        f"{_html_repeated_part(pair)}"
+        f"{_html_repeated_part(pair, a, b)}"
         f'<div class="pair"><div><b>¶{a}</b> · {html.escape(_meeting(pair.a))}<br>{left}'
         f"</div><div><b>¶{b}</b> · {html.escape(_meeting(pair.b))}<br>{right}</div></div>"
     )
 
 
-def _html_repeated_part(pair: PairScore) -> str:
+def _html_repeated_part(pair: PairScore, a: str, b: str) -> str:
+    """`a` and `b`: the pair's paragraph numbers, already escaped."""
     if (match := pair.repeated_part) is None:
         return ""
     return (
         f'<div class="part"><p class="meta">Repeated part (closest clauses, cosine {match.cosine:.2f})</p>'
-        f'<div class="pair"><div><b>¶{html.escape(pair.a.number)}</b> {html.escape(match.a)}</div>'
-        f"<div><b>¶{html.escape(pair.b.number)}</b> {html.escape(match.b)}</div></div></div>"
+        f'<div class="pair"><div><b>¶{a}</b> {html.escape(match.a)}</div>'
+        f"<div><b>¶{b}</b> {html.escape(match.b)}</div></div></div>"
     )
 
 
