@@ -264,16 +264,14 @@ class DuplicateReport:
     pairs: list[PairScore] = field(init=False)
     groups: list[DuplicateGroup] = field(init=False)
     ungrouped: list[PairScore] = field(init=False)  # flagged pairs that no group holds (see group_pairs)
+    # the group (numbered from 1, as reports number them) holding each pair, by the pair's paragraph keys
+    group_of: dict[tuple[str, str], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.pairs = self.candidates.pairs(self.threshold)
         self.groups = group_pairs(self.pairs, self.scorer, self.threshold)
-        grouped = self.group_numbers()
-        self.ungrouped = [p for p in self.pairs if (p.a.key, p.b.key) not in grouped]
-
-    def group_numbers(self) -> dict[tuple[str, str], int]:
-        """The group (numbered from 1, as reports number them) holding each pair, by the pair's paragraph keys."""
-        return {(p.a.key, p.b.key): n for n, g in enumerate(self.groups, start=1) for p in g.pairs}
+        self.group_of = {(p.a.key, p.b.key): n for n, g in enumerate(self.groups, start=1) for p in g.pairs}
+        self.ungrouped = [p for p in self.pairs if (p.a.key, p.b.key) not in self.group_of]
 
     def at(self, threshold: float) -> DuplicateReport:
         return DuplicateReport(self.candidates, threshold, self.scorer)
@@ -296,11 +294,10 @@ class DuplicateReport:
         return [p for p in self.scorer.index.paragraphs if p.key in later]
 
     def to_dict(self) -> dict:
-        grouped = self.group_numbers()
         return {
             "threshold": self.threshold,
             "groups": [g.to_dict() for g in self.groups],
-            "pairs": [p.to_dict() | {"group": grouped.get((p.a.key, p.b.key))} for p in self.pairs],
+            "pairs": [p.to_dict() | {"group": self.group_of.get((p.a.key, p.b.key))} for p in self.pairs],
         }
 
 

@@ -88,9 +88,8 @@ def to_csv(report: DuplicateReport) -> str:
             "closest_clause_b",
         ]
     )
-    group_of = report.group_numbers()
     for pair in report.pairs:
-        e, match, group = pair.evidence, pair.match, group_of.get((pair.a.key, pair.b.key), "")
+        e, match, group = pair.evidence, pair.match, report.group_of.get((pair.a.key, pair.b.key), "")
         writer.writerow([
             group, pair.a.doc, pair.a.number, _meeting(pair.a), pair.b.doc, pair.b.number,
             _meeting(pair.b), f"{pair.score:.4f}", pair.kind, f"{e.semantic:.4f}", f"{e.lexical:.4f}",

@@ -123,9 +123,10 @@ def test_explain_says_why(duplicates, index):
     assert "flagged as verbatim" in yes and "semantic" in yes and "lexical" in yes
     assert "same theme  yes" in yes and "same meeting no" in yes
     assert "not flagged" in no and "raw cosine" in no
-    assert "presets     precise (0.49) yes · balanced (0.44) yes · thorough (0.41) yes" in yes
+    precise, balanced, thorough = (f"{name} ({value:.2f})" for name, value in PRESETS.items())
+    assert f"presets     {precise} yes · {balanced} yes · {thorough} yes" in yes
     middling = next(p for p in duplicates.candidates if PRESETS["balanced"] <= p.score < PRESETS["precise"])
-    assert "precise (0.49) no · balanced (0.44) yes" in middling.explain(DEFAULT_THRESHOLD)
+    assert f"{precise} no · {balanced} yes" in middling.explain(DEFAULT_THRESHOLD)
 
 
 def test_a_pair_names_the_clauses_its_semantic_evidence_rests_on(duplicates, index):
