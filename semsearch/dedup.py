@@ -422,15 +422,14 @@ class PairScorer:
         self.cosines = index.vectors
         self.clause_vectors: np.ndarray | None = None
         if len(paragraphs) <= CLAUSE_LEVEL_UP_TO if clause_vectors is None else clause_vectors:
-            self.clause_vectors = _centred(self._clause_vectors(clauses))
-            self.clause_starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
             self.clause_texts = [c for own in clauses for c in own]  # row for row with clause_vectors
+            self.clause_vectors = _centred(self._clause_vectors(self.clause_texts))
+            self.clause_starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
 
-    def _clause_vectors(self, clauses: list[list[str]]) -> np.ndarray:
+    def _clause_vectors(self, texts: list[str]) -> np.ndarray:
         """Every clause's embedding, looked up in the index by content hash (the build stored them); only an
         index built before clauses were stored costs an encoder pass here."""
         known = self.index.vectors_by_hash()
-        texts = [c for own in clauses for c in own]
         hashes = [content_hash(c) for c in texts]
         pending = {h: c for h, c in zip(hashes, texts, strict=True) if h not in known}
         if pending:

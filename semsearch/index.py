@@ -614,16 +614,18 @@ def _build_locked(
     _remove_leftovers(index_dir)
     previous = _previous(index_dir, spec, config.force)
     paragraphs = corpus.paragraphs
-    hashes = [content_hash(p.text) for p in paragraphs]
-    clauses = clauses_to_embed([p.text for p in paragraphs])
+    paragraph_texts = [p.text for p in paragraphs]
+    hashes = [content_hash(t) for t in paragraph_texts]
+    clauses = clauses_to_embed(paragraph_texts)
     clause_hashes = [content_hash(c) for c in clauses]
     reusable: dict[str, np.ndarray] = {}
     old_by_key: dict[str, str] = {}
     if previous is not None:
         reusable = previous.vectors_by_hash()
         old_by_key = {p.key: h for p, h in zip(previous.paragraphs, previous.hashes, strict=True)}
-    texts = [p.text for p in paragraphs] + clauses
-    fresh, encoder = _embed_missing(texts, hashes + clause_hashes, reusable, encoder_factory, progress)
+    fresh, encoder = _embed_missing(
+        paragraph_texts + clauses, hashes + clause_hashes, reusable, encoder_factory, progress
+    )
     known = reusable | fresh
     vectors = _stack([known[h] for h in hashes])
     clause_vectors = {h: known[h] for h in clause_hashes}
