@@ -19,7 +19,9 @@ import numpy as np
 from common import ROOT, save
 
 from semsearch import DedupConfig, Weights, build_index, calibrate, find_duplicates, load_pairs, open_index
-from semsearch.dedup import PRESETS, CalibrationRow, row_of_number
+from semsearch.calibration import CalibrationRow
+from semsearch.corpus import paragraph_row
+from semsearch.dedup import PRESETS
 from semsearch.index import IndexConfig
 
 
@@ -55,7 +57,10 @@ def main() -> None:
     build_index([ROOT / "corpus"], workspace / "index", IndexConfig(model=model))
     index = open_index(workspace / "index")
     labelled = load_pairs(ROOT / "tests" / "data" / "pairs.jsonl")
-    positives = {tuple(sorted((row_of_number(index, p.a), row_of_number(index, p.b)))) for p in labelled if p.duplicate}
+    paragraphs = index.paragraphs
+    positives = {
+        tuple(sorted((paragraph_row(paragraphs, p.a), paragraph_row(paragraphs, p.b)))) for p in labelled if p.duplicate
+    }
     count = len(index.paragraphs)
     rows, columns = np.triu_indices(count, 1)
     truth = np.array([(int(i), int(j)) in positives for i, j in zip(rows, columns, strict=True)])

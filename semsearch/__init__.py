@@ -15,6 +15,10 @@ import importlib
 from typing import TYPE_CHECKING
 
 _EXPORTS = {
+    "CalibrationRow": "semsearch.calibration",
+    "LabelledPair": "semsearch.calibration",
+    "calibrate": "semsearch.calibration",
+    "load_pairs": "semsearch.calibration",
     "Corpus": "semsearch.corpus",
     "Document": "semsearch.corpus",
     "Meeting": "semsearch.corpus",
@@ -30,9 +34,7 @@ _EXPORTS = {
     "PRESETS": "semsearch.dedup",
     "PairScore": "semsearch.dedup",
     "Weights": "semsearch.dedup",
-    "calibrate": "semsearch.dedup",
     "find_duplicates": "semsearch.dedup",
-    "load_pairs": "semsearch.dedup",
     "Encoder": "semsearch.encoder",
     "OnnxEncoder": "semsearch.encoder",
     "SentenceTransformerEncoder": "semsearch.encoder",
@@ -57,6 +59,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from semsearch.calibration import CalibrationRow, LabelledPair, calibrate, load_pairs
     from semsearch.corpus import Corpus, Document, Meeting, Paragraph, Section, load_corpus, parse_text, read_document
     from semsearch.dedup import (
         PRESETS,
@@ -66,9 +69,7 @@ if TYPE_CHECKING:
         DuplicateReport,
         PairScore,
         Weights,
-        calibrate,
         find_duplicates,
-        load_pairs,
     )
     from semsearch.encoder import Encoder, OnnxEncoder, SentenceTransformerEncoder, resolve_model
     from semsearch.errors import SemsearchError

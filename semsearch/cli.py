@@ -276,7 +276,7 @@ def duplicates(
     no_rebuild: NoRebuild = False,
 ) -> None:
     """Recommendations adopted again, verbatim or reworded, grouped, with the evidence for each flag."""
-    from semsearch.dedup import DEFAULT_PRESET, DedupConfig, calibrate, find_duplicates, load_pairs, row_of_number
+    from semsearch.dedup import DEFAULT_PRESET, DedupConfig, find_duplicates
 
     if fmt is not None and fmt not in ("md", "html", "csv", "json"):
         raise typer.BadParameter("choose md, html, csv or json", param_hint="--format")
@@ -287,10 +287,10 @@ def duplicates(
     report = find_duplicates(loaded, config)
     console = _console()
     if explain is not None:
-        pair = report.scorer.score(row_of_number(loaded, explain[0], doc), row_of_number(loaded, explain[1], doc))
-        console.print(pair.explain(config.threshold), markup=False)
+        console.print(report.pair(*explain, doc).explain(config.threshold), markup=False)
         return
     if calibrate_with is not None:
+        from semsearch.calibration import calibrate, load_pairs
         from semsearch.terminal import calibration_table
 
         rows = calibrate(report, load_pairs(calibrate_with))

@@ -182,13 +182,18 @@ class Corpus:
 
 def find_paragraph(paragraphs: Sequence[Paragraph], number: str, doc: str | None = None) -> Paragraph:
     """The paragraph printed with this number; with several documents, `doc` says which."""
-    matches = [p for p in paragraphs if p.number == number and (doc is None or p.doc == doc)]
-    if not matches:
+    return paragraphs[paragraph_row(paragraphs, number, doc)]
+
+
+def paragraph_row(paragraphs: Sequence[Paragraph], number: str, doc: str | None = None) -> int:
+    """Where `find_paragraph`'s paragraph sits in `paragraphs`: an index's row, for its vectors."""
+    rows = [row for row, p in enumerate(paragraphs) if p.number == number and (doc is None or p.doc == doc)]
+    if not rows:
         raise CorpusError(f"no paragraph numbered {number}{f' in {doc}' if doc else ''}")
-    if len(matches) > 1:
-        docs = ", ".join(p.doc for p in matches)
+    if len(rows) > 1:
+        docs = ", ".join(paragraphs[row].doc for row in rows)
         raise CorpusError(f"paragraph {number} exists in several documents ({docs}); pass --doc to choose")
-    return matches[0]
+    return rows[0]
 
 
 def clean_text(text: str) -> str:

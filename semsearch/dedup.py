@@ -28,16 +28,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from semsearch.clauses import CLAUSE_LEVEL_UP_TO, split_clauses
-from semsearch.corpus import Paragraph
+from semsearch.corpus import Paragraph, paragraph_row
 from semsearch.errors import QueryError
 from semsearch.index import Index, content_hash
-from semsearch.labels import read_labelled
 from semsearch.lexical import tokenize
 
 Kind = Literal["verbatim", "paraphrase", "partial"]
@@ -275,6 +273,11 @@ class DuplicateReport:
 
     def at(self, threshold: float) -> DuplicateReport:
         return DuplicateReport(self.candidates, threshold, self.scorer)
+
+    def pair(self, a: str, b: str, doc: str | None = None) -> PairScore:
+        """Two paragraphs by number, scored whether or not they are flagged: what `explain` is asked about."""
+        paragraphs = self.scorer.index.paragraphs
+        return self.scorer.score(paragraph_row(paragraphs, a, doc), paragraph_row(paragraphs, b, doc))
 
     def repeats_of(self, paragraph: Paragraph) -> list[Repeat]:
         found = []
@@ -607,7 +610,7 @@ def find_duplicates(
     settings without recomputing its evidence."""
     config = config or DedupConfig()
     scorer = PairScorer(index, config) if scorer is None else scorer.reconfigured(config)
-    first = np.array(_first_occurrences(index.paragraphs), dtype=np.int64)
+    first = np.array(first_occurrences(index.paragraphs), dtype=np.int64)
     copies = np.flatnonzero(first != np.arange(len(first)))
     pairs = first[candidate_pairs(index, config.neighbours, config.min_cosine)]
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
@@ -617,7 +620,7 @@ def find_duplicates(
     return DuplicateReport(Candidates.of(scorer, a, b), config.threshold, scorer)
 
 
-def _first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:
+def first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:
     """For each row, the first row with exactly the same text (itself when its text is new)."""
     seen: dict[str, int] = {}
     return [seen.setdefault(p.text, row) for row, p in enumerate(paragraphs)]
@@ -684,79 +687,3 @@ def _group(scorer: PairScorer, distinct: list[int], pairs: list[PairScore], row_
 
 def _key(i: int, j: int) -> tuple[int, int]:
     return (i, j) if i < j else (j, i)
-
-
-@dataclass(frozen=True)
-class LabelledPair:
-    a: str
-    b: str
-    duplicate: bool
-    doc: str | None = None
-
-
-@dataclass(frozen=True)
-class CalibrationRow:
-    threshold: float
-    precision: float
-    recall: float
-    f1: float
-    flagged: int  # pairs flagged in the whole corpus at this threshold
-    negatives_flagged: int  # labelled hard negatives flagged
-
-
-def load_pairs(path: Path | str) -> list[LabelledPair]:
-    return read_labelled(
-        path,
-        lambda d: LabelledPair(str(d["a"]), str(d["b"]), d["label"] == "duplicate", d.get("doc")),
-        '{"a": …, "b": …, "label": "duplicate"|"negative"}',
-    )
-
-
-def row_of_number(index: Index, number: str, doc: str | None = None) -> int:
-    rows = [i for i, p in enumerate(index.paragraphs) if p.number == number and (doc is None or p.doc == doc)]
-    if len(rows) != 1:
-        where = f" in {doc}" if doc else ""
-        raise QueryError(f"paragraph {number}{where} is {'ambiguous' if rows else 'not in the index'}")
-    return rows[0]
-
-
-def calibrate(
-    report: DuplicateReport,
-    labelled: Sequence[LabelledPair],
-    steps: int = 25,
-    thresholds: Sequence[float] | None = None,
-) -> list[CalibrationRow]:
-    """Precision and recall at each threshold, taking the labelled duplicates as the complete set: every other
-    flagged pair counts against precision. Also counts how many labelled hard negatives get flagged."""
-    index = report.scorer.index
-    first = _first_occurrences(index.paragraphs)
-
-    def canonical(i: int, j: int) -> tuple[int, int]:
-        """Pairs as the report holds them: distinct texts by their first occurrence, copies with their original."""
-        a, b = first[i], first[j]
-        return _key(a, b) if a != b else (a, max(i, j))
-
-    def keys(duplicate: bool) -> set[tuple[int, int]]:
-        return {
-            canonical(row_of_number(index, p.a, p.doc), row_of_number(index, p.b, p.doc))
-            for p in labelled
-            if p.duplicate == duplicate
-        }
-
-    positives, negatives = keys(True), keys(False)
-    candidates = report.candidates
-    columns = zip(candidates.a.tolist(), candidates.b.tolist(), candidates.scores.tolist(), strict=True)
-    candidate_scores = {canonical(a, b): s for a, b, s in columns}
-    positive_scores = [candidate_scores.get(k, -1.0) for k in positives]
-    negative_scores = [candidate_scores.get(k, -1.0) for k in negatives]
-    rows = []
-    grid = thresholds if thresholds is not None else sorted({*np.linspace(0.2, 0.9, steps), report.threshold})
-    for threshold in grid:
-        flagged = {k for k, s in candidate_scores.items() if s >= threshold}
-        true = sum(1 for s in positive_scores if s >= threshold)
-        precision = true / len(flagged) if flagged else 1.0
-        recall = true / len(positives) if positives else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        hard = sum(1 for s in negative_scores if s >= threshold)
-        rows.append(CalibrationRow(float(threshold), precision, recall, f1, len(flagged), hard))
-    return rows

@@ -11,8 +11,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from semsearch.calibration import CalibrationRow
 from semsearch.corpus import Corpus, Paragraph
-from semsearch.dedup import CalibrationRow, ClauseMatch, DuplicateGroup, PairScore
+from semsearch.dedup import ClauseMatch, DuplicateGroup, PairScore
 from semsearch.evaluation import Evaluation
 from semsearch.report import UNGROUPED_NOTE, UNGROUPED_TITLE
 from semsearch.search import SearchResult

@@ -89,7 +89,7 @@ def test_filter_matching_nothing_exits_zero(workspace):
         (("index", "does/not/exist"), ("does/not/exist: no such file",)),
         (("query", "x", "--index-dir", "elsewhere", "--no-rebuild"), ("no index in elsewhere", "semsearch index")),
         (("eval", "missing.jsonl"), ("missing.jsonl: cannot be read",)),
-        (("duplicates", "--explain", "16", "999"), ("paragraph 999",)),
+        (("duplicates", "--explain", "16", "999"), ("no paragraph numbered 999",)),
         (("duplicates", "--preset", "loose"), ("no preset 'loose'", "precise, balanced, thorough")),
     ],
 )

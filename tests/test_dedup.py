@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import astuple
 
 import numpy as np
 import pytest
 
 from semsearch.clauses import split_clauses
+from semsearch.corpus import paragraph_row
 from semsearch.dedup import (
     DEFAULT_THRESHOLD,
     PRESETS,
@@ -16,17 +16,11 @@ from semsearch.dedup import (
     SparseRows,
     Weights,
     _centred,
-    calibrate,
     candidate_pairs,
     find_duplicates,
     group_pairs,
-    load_pairs,
-    row_of_number,
     word_diff,
 )
-from semsearch.errors import QueryError
-
-from .conftest import DATA
 
 
 def flagged(report) -> set[tuple[str, str]]:
@@ -51,26 +45,6 @@ def test_template_alone_does_not_make_a_duplicate(duplicates):
     # Both open with the same formula and are about marking, but ask different things.
     found = flagged(duplicates)
     assert ("39", "40") not in found and ("48", "53") not in found
-
-
-def test_presets_keep_their_promises_on_the_labelled_pairs(duplicates):
-    labelled = load_pairs(DATA / "pairs.jsonl")
-    precise, balanced, thorough = calibrate(duplicates, labelled, thresholds=list(PRESETS.values()))
-    # Guards the tuned presets against regressions, with a little slack for floating point across machines; the
-    # measured numbers are in bench/tune_dedup.py's output.
-    assert PRESETS["precise"] == DEFAULT_THRESHOLD
-    assert precise.precision >= 0.8 and precise.recall >= 0.4 and precise.negatives_flagged <= 3
-    assert balanced.f1 >= 0.6 and balanced.f1 > precise.f1
-    assert thorough.recall >= 0.68
-
-
-def test_labelled_pairs_are_well_formed():
-    lines = [json.loads(line) for line in (DATA / "pairs.jsonl").read_text().splitlines() if line.strip()]
-    duplicates = [p for p in lines if p["label"] == "duplicate"]
-    negatives = [p for p in lines if p["label"] == "negative"]
-    assert len(duplicates) >= 40 and len(negatives) >= 20
-    assert all(p["reason"] for p in lines) and all(int(p["a"]) < int(p["b"]) for p in lines)
-    assert len({(p["a"], p["b"]) for p in lines}) == len(lines)
 
 
 def test_groups_are_ordered_by_meeting_and_show_the_weakest_link(duplicates):
@@ -99,7 +73,7 @@ def test_every_flagged_pair_is_in_one_group_or_listed_outside(duplicates):
 
 def test_hub_paragraph_does_not_chain_unrelated_groups(index):
     scorer = PairScorer(index, DedupConfig())
-    hub, left, right = (row_of_number(index, n) for n in ("99", "43", "68"))
+    hub, left, right = (paragraph_row(index.paragraphs, n) for n in ("99", "43", "68"))
     pairs = [scorer.score(hub, left), scorer.score(hub, right)]
     unrelated = scorer.score(left, right)
     threshold = min(p.score for p in pairs) - 1e-6
@@ -116,10 +90,9 @@ def test_rethreshold_without_recomputing(duplicates):
     assert all(p.score >= 0.7 for p in stricter.pairs)
 
 
-def test_explain_says_why(duplicates, index):
-    scorer = duplicates.scorer
-    yes = scorer.score(row_of_number(index, "16"), row_of_number(index, "20")).explain(DEFAULT_THRESHOLD)
-    no = scorer.score(row_of_number(index, "39"), row_of_number(index, "40")).explain(DEFAULT_THRESHOLD)
+def test_explain_says_why(duplicates):
+    yes = duplicates.pair("16", "20").explain(DEFAULT_THRESHOLD)
+    no = duplicates.pair("39", "40").explain(DEFAULT_THRESHOLD)
     assert "flagged as verbatim" in yes and "semantic" in yes and "lexical" in yes
     assert "same theme  yes" in yes and "same meeting no" in yes
     assert "not flagged" in no and "raw cosine" in no
@@ -143,8 +116,8 @@ def test_a_pair_names_the_clauses_its_semantic_evidence_rests_on(duplicates, ind
     assert "periodically analyse the data on seized, confiscated, collected and found firearms" in shared.match.b
     assert "closest clauses (cosine" in shared.explain(DEFAULT_THRESHOLD)
     assert duplicates.to_dict()["pairs"][0].keys() >= {"match"}
-    whole = PairScorer(index, DedupConfig(), clause_vectors=False)
-    assert whole.score(row_of_number(index, "92"), row_of_number(index, "99")).match is None
+    whole = find_duplicates(index, scorer=PairScorer(index, DedupConfig(), clause_vectors=False))
+    assert whole.pair("92", "99").match is None
 
 
 def test_candidates_come_from_faiss_neighbours(index):
@@ -201,13 +174,6 @@ def test_word_diff():
     ops = word_diff("The Conference should urge States", "The Conference may wish to urge States")
     assert [o.op for o in ops] == ["equal", "replace", "equal"]
     assert ops[1].a == "should" and ops[1].b == "may wish to"
-
-
-def test_bad_labelled_pairs_file(tmp_path):
-    path = tmp_path / "pairs.jsonl"
-    path.write_text('{"a": 1}\n', encoding="utf-8")
-    with pytest.raises(QueryError, match="expected"):
-        load_pairs(path)
 
 
 def test_duplicates_on_a_tiny_index(tmp_path):
