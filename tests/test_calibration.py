@@ -5,7 +5,7 @@ import json
 import pytest
 
 from semsearch.calibration import calibrate, load_pairs
-from semsearch.dedup import DEFAULT_THRESHOLD, PRESETS, find_duplicates
+from semsearch.dedup import DEFAULT_THRESHOLD, PRESETS, DedupConfig, find_duplicates
 from semsearch.errors import QueryError
 from semsearch.index import build_index, open_index
 
@@ -41,7 +41,7 @@ def test_bad_labelled_pairs_file(tmp_path):
 
 def test_calibration_counts_every_flagged_pair_and_the_hard_negatives(tmp_path):
     build_index([small_corpus(tmp_path / "corpus")], tmp_path / "index")
-    report = find_duplicates(open_index(tmp_path / "index"))
+    report = find_duplicates(open_index(tmp_path / "index"), DedupConfig(min_cosine=0.0))  # every pair a candidate
     path = tmp_path / "pairs.jsonl"
     lines = [{"a": "1", "b": "3", "label": "duplicate"}, {"a": "1", "b": "2", "label": "negative"}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
