@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.corpus import paragraph_row
-from semsearch.dedup import DuplicateReport, first_occurrences
+from semsearch.dedup import DuplicateReport, first_occurrences, held_as
 from semsearch.labels import read_labelled
 
 
@@ -51,14 +51,9 @@ def calibrate(
     paragraphs = report.scorer.index.paragraphs
     first = first_occurrences(paragraphs)
 
-    def canonical(i: int, j: int) -> tuple[int, int]:
-        """Pairs as the report holds them: distinct texts by their first occurrence, copies with their original."""
-        a, b = first[i], first[j]
-        return (min(a, b), max(a, b)) if a != b else (a, max(i, j))
-
     def keys(duplicate: bool) -> set[tuple[int, int]]:
         return {
-            canonical(paragraph_row(paragraphs, p.a, p.doc), paragraph_row(paragraphs, p.b, p.doc))
+            held_as(first, paragraph_row(paragraphs, p.a, p.doc), paragraph_row(paragraphs, p.b, p.doc))
             for p in labelled
             if p.duplicate == duplicate
         }
@@ -66,7 +61,7 @@ def calibrate(
     positives, negatives = keys(True), keys(False)
     candidates = report.candidates
     columns = zip(candidates.a.tolist(), candidates.b.tolist(), candidates.scores.tolist(), strict=True)
-    candidate_scores = {canonical(a, b): s for a, b, s in columns}
+    candidate_scores = {held_as(first, a, b): s for a, b, s in columns}
     positive_scores = [candidate_scores.get(k, -1.0) for k in positives]
     negative_scores = [candidate_scores.get(k, -1.0) for k in negatives]
     rows = []

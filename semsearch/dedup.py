@@ -626,6 +626,13 @@ def first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:
     return [seen.setdefault(p.text, row) for row, p in enumerate(paragraphs)]
 
 
+def held_as(first: Sequence[int], i: int, j: int) -> tuple[int, int]:
+    """The rows under which `find_duplicates` holds the pair of rows i and j, given `first_occurrences`: two
+    distinct texts by their first occurrences, lower row first; a copy with the text it copies."""
+    a, b = first[i], first[j]
+    return _key(a, b) if a != b else (a, max(i, j))
+
+
 def group_pairs(pairs: Sequence[PairScore], scorer: PairScorer, threshold: float) -> list[DuplicateGroup]:
     """Average-linkage grouping: two groups merge only if their members are similar on average, not merely
     linked through one hub paragraph; each group keeps every member-to-member score so its weakest link shows.
