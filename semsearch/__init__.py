@@ -27,19 +27,20 @@ _EXPORTS = {
     "load_corpus": "semsearch.corpus",
     "parse_text": "semsearch.corpus",
     "read_document": "semsearch.corpus",
-    "ClauseMatch": "semsearch.dedup",
     "DedupConfig": "semsearch.dedup",
     "DuplicateGroup": "semsearch.dedup",
     "DuplicateReport": "semsearch.dedup",
     "PRESETS": "semsearch.dedup",
     "PairScore": "semsearch.dedup",
-    "Weights": "semsearch.dedup",
     "find_duplicates": "semsearch.dedup",
     "Encoder": "semsearch.encoder",
     "OnnxEncoder": "semsearch.encoder",
     "SentenceTransformerEncoder": "semsearch.encoder",
     "resolve_model": "semsearch.encoder",
     "SemsearchError": "semsearch.errors",
+    "ClauseMatch": "semsearch.evidence",
+    "Evidence": "semsearch.evidence",
+    "Weights": "semsearch.evidence",
     "Evaluation": "semsearch.evaluation",
     "evaluate": "semsearch.evaluation",
     "load_queries": "semsearch.evaluation",
@@ -61,19 +62,11 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from semsearch.calibration import CalibrationRow, LabelledPair, calibrate, load_pairs
     from semsearch.corpus import Corpus, Document, Meeting, Paragraph, Section, load_corpus, parse_text, read_document
-    from semsearch.dedup import (
-        PRESETS,
-        ClauseMatch,
-        DedupConfig,
-        DuplicateGroup,
-        DuplicateReport,
-        PairScore,
-        Weights,
-        find_duplicates,
-    )
+    from semsearch.dedup import PRESETS, DedupConfig, DuplicateGroup, DuplicateReport, PairScore, find_duplicates
     from semsearch.encoder import Encoder, OnnxEncoder, SentenceTransformerEncoder, resolve_model
     from semsearch.errors import SemsearchError
     from semsearch.evaluation import Evaluation, evaluate, load_queries
+    from semsearch.evidence import ClauseMatch, Evidence, Weights
     from semsearch.index import BuildReport, Index, IndexConfig, build_index, ensure_index, open_index
     from semsearch.report import render, write_atomic
     from semsearch.search import Filters, Hit, Searcher, SearchResult

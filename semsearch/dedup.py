@@ -1,42 +1,27 @@
-"""Near-duplicate recommendations: candidates from FAISS, each pair scored with evidence that resists templates.
-
-Every paragraph of this genre opens with the same formula ("The Conference may wish to urge States parties
-to …"), which pushes all raw cosines up. Two general rules, learned from the corpus itself, take it out:
-
-* **lexical evidence is weighted by inverse document frequency** over the corpus, so words that every paragraph
-  shares count for almost nothing;
-* **semantic evidence is compared after centring**: the corpus's mean embedding (the shared formula's direction)
-  is subtracted before the cosine, and it is taken per clause, so one repeated ask inside a longer paragraph
-  still shows.
-
-A third rule comes from the genre's structure: a recommendation adopted again is filed under the same theme
-(section) as before, and one meeting seldom adopts the same ask twice, so sharing a theme adds a little to a
-pair's score and sharing a meeting takes a little away. Paragraphs without a theme or meeting get neither.
+"""Near-duplicate recommendations: candidates from FAISS, each pair scored by weighing the evidence of
+`semsearch.evidence`, flagged at a threshold, explained, and grouped.
 
 A pair's score is a fixed mix of semantic, lexical (TF-IDF cosine) and containment (how much of one clause is
-found in the other paragraph) evidence plus those two adjustments; weights and the threshold presets were chosen
-on `tests/data/pairs.jsonl` by `bench/tune_dedup.py`.
+found in the other paragraph) evidence plus a small bonus for a shared theme and penalty for a shared meeting;
+weights and the threshold presets were chosen on `tests/data/pairs.jsonl` by `bench/tune_dedup.py`.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
-import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
-from semsearch.clauses import CLAUSE_LEVEL_UP_TO, split_clauses
 from semsearch.corpus import Paragraph, paragraph_row
 from semsearch.errors import QueryError
-from semsearch.index import Index, content_hash
-from semsearch.lexical import tokenize
+from semsearch.evidence import ClauseMatch, CorpusEvidence, Evidence, EvidenceColumns, Weights
+from semsearch.index import Index
 
 Kind = Literal["verbatim", "paraphrase", "partial"]
 # Thresholds by what they promise, chosen by bench/tune_dedup.py on tests/data/pairs.jsonl (measured there:
@@ -50,21 +35,9 @@ _WORDS = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
-class Weights:
-    """How much each piece of evidence counts, as chosen by `bench/tune_dedup.py`. The positive weights add up to
-    1, so a word-for-word repeat under its old theme scores 1."""
-
-    semantic: float = 0.27
-    lexical: float = 0.47
-    containment: float = 0.18
-    same_theme: float = 0.08
-    same_meeting: float = -0.03
-
-
-@dataclass(frozen=True)
 class DedupConfig:
     threshold: float = DEFAULT_THRESHOLD
-    weights: Weights = Weights()
+    weights: Weights = field(default_factory=Weights)
     neighbours: int = 50
     min_cosine: float = 0.4
     verbatim_ratio: float = 0.9
@@ -75,29 +48,6 @@ class DedupConfig:
         if name not in PRESETS:
             raise QueryError(f"no preset {name!r}: choose {', '.join(PRESETS)}")
         return cls(threshold=PRESETS[name])
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The parts of a pair's score, each in [0, 1]-ish, the structural adjustments, and the raw cosine for
-    comparison."""
-
-    semantic: float
-    lexical: float
-    containment: float
-    cosine: float
-    same_theme: bool
-    same_meeting: bool
-
-
-@dataclass(frozen=True)
-class ClauseMatch:
-    """The clause of each paragraph that the semantic evidence rests on (their centred cosine): for a partial
-    repeat, the part that is repeated."""
-
-    a: str
-    b: str
-    cosine: float
 
 
 @dataclass(frozen=True)
@@ -152,6 +102,17 @@ class PairScore:
         first = str(self.a.meeting) if self.a.meeting else "—"
         second = str(self.b.meeting) if self.b.meeting else "—"
         return first if self.same_meeting else f"{first} → {second}"
+
+    @property
+    def headline(self) -> str:
+        """What the pair is and what its score rests on, in one line that every report format shows alike."""
+        e = self.evidence
+        return (
+            f"¶{self.a.number} → ¶{self.b.number}: {self.kind}, score {self.score:.2f} (semantic {e.semantic:.2f}, "
+            f"lexical {e.lexical:.2f}, containment {e.containment:.2f}; raw cosine {e.cosine:.2f})"
+            + (" · same theme" if e.same_theme else "")
+            + (" · same meeting" if self.same_meeting else "")
+        )
 
     def diff(self) -> list[DiffOp]:
         return word_diff(self.a.text, self.b.text)
@@ -314,202 +275,13 @@ def word_diff(a: str, b: str) -> list[DiffOp]:
     ]
 
 
-def _centred(vectors: np.ndarray) -> np.ndarray:
-    centred = vectors - vectors.mean(axis=0, keepdims=True)
-    return centred / np.clip(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12, None)
-
-
-def _spans(starts: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The items starts[r]..starts[r+1]-1 of every r in `rows`, concatenated, and which position of `rows` each
-    came from: how per-paragraph clauses are looked up for a whole batch of pairs at once."""
-    lengths = starts[rows + 1] - starts[rows]
-    owner = np.repeat(np.arange(len(rows)), lengths)
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return starts[rows][owner] + offsets, owner
-
-
-@dataclass(frozen=True)
-class SparseRows:
-    """Rows of sorted distinct column ids with a value each (CSR without a library): bags of words."""
-
-    starts: np.ndarray
-    columns: np.ndarray
-    values: np.ndarray
-    width: int  # number of distinct columns there can be
-
-    @classmethod
-    def build(cls, rows: Iterable[dict[int, float]], width: int) -> SparseRows:
-        starts, columns, values = [0], [], []
-        for row in rows:
-            ordered = sorted(row.items())
-            columns.extend(c for c, _ in ordered)
-            values.extend(v for _, v in ordered)
-            starts.append(len(columns))
-        return cls(np.array(starts, dtype=np.int64), np.array(columns, dtype=np.int64), np.array(values), width)
-
-    def __len__(self) -> int:
-        return len(self.starts) - 1
-
-    def shared(self, other: SparseRows, mine: np.ndarray, theirs: np.ndarray) -> tuple[np.ndarray, ...]:
-        """For each n, the columns row mine[n] here and row theirs[n] of `other` have in common, as
-        (n, position here, position there) triples, found by one sort for the whole batch."""
-        here, owner_here = _spans(self.starts, mine)
-        there, owner_there = _spans(other.starts, theirs)
-        width = max(self.width, other.width)
-        _, at_here, at_there = np.intersect1d(
-            owner_here * width + self.columns[here],
-            owner_there * width + other.columns[there],
-            assume_unique=True,
-            return_indices=True,
-        )
-        return owner_here[at_here], here[at_here], there[at_there]
-
-
-def _row_max(values: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
-    best = np.zeros(count)
-    np.maximum.at(best, owner, values)
-    return best
-
-
-@dataclass(frozen=True)
-class EvidenceColumns:
-    """Evidence for a batch of pairs, one array per component."""
-
-    semantic: np.ndarray
-    lexical: np.ndarray
-    containment: np.ndarray
-    cosine: np.ndarray
-    same_theme: np.ndarray
-    same_meeting: np.ndarray
-
-    def weighted(self, weights: Weights) -> np.ndarray:
-        return sum(getattr(weights, f.name) * getattr(self, f.name) for f in fields(weights))
-
-    def take(self, rows: np.ndarray) -> EvidenceColumns:
-        return EvidenceColumns(*(getattr(self, f.name)[rows] for f in fields(self)))
-
-    def row(self, n: int) -> Evidence:
-        return Evidence(
-            float(self.semantic[n]),
-            float(self.lexical[n]),
-            float(self.containment[n]),
-            float(self.cosine[n]),
-            bool(self.same_theme[n]),
-            bool(self.same_meeting[n]),
-        )
-
-
-class PairScorer:
-    """Scores pairs of paragraphs of one index, a batch at a time; the evidence it needs is computed once and
-    kept in flat arrays, so 200k paragraphs fit in a few hundred MB."""
-
-    BATCH = 20_000
+class PairScorer(CorpusEvidence):
+    """A corpus's evidence weighed by one configuration: what turns a pair of rows into a `PairScore`."""
 
     def __init__(self, index: Index, config: DedupConfig, clause_vectors: bool | None = None) -> None:
-        self.index = index
+        super().__init__(index, clause_vectors)
         self.config = config
-        paragraphs = index.paragraphs
-        vocabulary: dict[str, int] = {}
-        counts = [Counter(vocabulary.setdefault(t, len(vocabulary)) for t in tokenize(p.text)) for p in paragraphs]
-        frequency = np.bincount([c for row in counts for c in row], minlength=len(vocabulary))
-        self.idf = np.log((len(paragraphs) + 1) / (frequency + 1)) + 1.0
-        self.tfidf = SparseRows.build((self._tfidf(row) for row in counts), len(vocabulary))
-        del counts
-        clauses = [split_clauses(p.text) for p in paragraphs]
-        self.rare_clauses, self.rare_clause_starts = self._rare_clauses(clauses, vocabulary)
-        self.rare_clause_weight = np.add.reduceat(self.rare_clauses.values, self.rare_clauses.starts[:-1])
-        self.meeting_order = np.array([_meeting_order(p) for p in paragraphs])
-        self.themes = _label_ids([p.section.title.lower() if p.section else None for p in paragraphs])
-        self.meetings = _label_ids([(p.doc, p.meeting.ordinal) if p.meeting else None for p in paragraphs])
-        self.vectors = _centred(index.vectors)
-        self.cosines = index.vectors
-        self.clause_vectors: np.ndarray | None = None
-        if len(paragraphs) <= CLAUSE_LEVEL_UP_TO if clause_vectors is None else clause_vectors:
-            self.clause_texts = [c for own in clauses for c in own]  # row for row with clause_vectors
-            self.clause_vectors = _centred(self._clause_vectors(self.clause_texts))
-            self.clause_starts = np.concatenate([[0], np.cumsum([len(cs) for cs in clauses])])
-
-    def _clause_vectors(self, texts: list[str]) -> np.ndarray:
-        """Every clause's embedding, looked up in the index by content hash (the build stored them); only an
-        index built before clauses were stored costs an encoder pass here."""
-        known = self.index.vectors_by_hash()
-        hashes = [content_hash(c) for c in texts]
-        pending = {h: c for h, c in zip(hashes, texts, strict=True) if h not in known}
-        if pending:
-            known |= dict(zip(pending, self.index.query_encoder().encode(list(pending.values())), strict=True))
-        return np.array([known[h] for h in hashes], dtype=np.float32)
-
-    def _tfidf(self, counts: Counter[int]) -> dict[int, float]:
-        weights = {t: (1.0 + math.log(c)) * self.idf[t] for t, c in counts.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        return {t: w / norm for t, w in weights.items()}
-
-    def _rare_clauses(self, clauses: list[list[str]], vocabulary: dict[str, int]) -> tuple[SparseRows, np.ndarray]:
-        """Each clause's distinct words weighted by IDF, and which clauses are each paragraph's; clauses too
-        slight to stand alone (total IDF under 15) are left out."""
-        kept, starts = [], [0]
-        for paragraph_clauses in clauses:
-            for clause in paragraph_clauses:
-                words = {vocabulary[t]: float(self.idf[vocabulary[t]]) for t in tokenize(clause) if t in vocabulary}
-                if sum(words.values()) >= 15.0:
-                    kept.append(words)
-            starts.append(len(kept))
-        return SparseRows.build(kept, len(vocabulary)), np.array(starts, dtype=np.int64)
-
-    def _lexical(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """TF-IDF cosine."""
-        n, here, there = self.tfidf.shared(self.tfidf, a, b)
-        return np.bincount(n, weights=self.tfidf.values[here] * self.tfidf.values[there], minlength=len(a))
-
-    def _containment(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """The largest share of a clause's rare words (by IDF) found anywhere in the other paragraph."""
-        best = np.zeros(len(a))
-        for own, other in ((a, b), (b, a)):
-            clauses, pair = _spans(self.rare_clause_starts, own)
-            if len(clauses):
-                n, here, _ = self.rare_clauses.shared(self.tfidf, clauses, other[pair])
-                found = np.bincount(n, weights=self.rare_clauses.values[here], minlength=len(clauses))
-                best = np.maximum(best, _row_max(found / self.rare_clause_weight[clauses], pair, len(a)))
-        return best
-
-    def _semantic(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Best clause-to-clause cosine after centring (paragraph vectors above CLAUSE_LEVEL_UP_TO)."""
-        if self.clause_vectors is None:
-            return np.einsum("ij,ij->i", self.vectors[a], self.vectors[b])
-        left, pair = _spans(self.clause_starts, a)
-        right, combination = _spans(self.clause_starts, b[pair])
-        left, pair = left[combination], pair[combination]
-        cosines = np.einsum("ij,ij->i", self.clause_vectors[left], self.clause_vectors[right])
-        return np.maximum.reduceat(cosines, np.flatnonzero(np.diff(pair, prepend=-1)))
-
-    def closest_clauses(self, i: int, j: int) -> ClauseMatch | None:
-        """The clause pair behind the semantic evidence; None where whole paragraphs were compared (large corpora,
-        or two single-clause paragraphs), since the texts themselves are then the match."""
-        if self.clause_vectors is None:
-            return None
-        left = self.clause_vectors[self.clause_starts[i] : self.clause_starts[i + 1]]
-        right = self.clause_vectors[self.clause_starts[j] : self.clause_starts[j + 1]]
-        if len(left) == len(right) == 1:
-            return None
-        cosines = left @ right.T
-        x, y = np.unravel_index(int(np.argmax(cosines)), cosines.shape)
-        texts, starts = self.clause_texts, self.clause_starts
-        return ClauseMatch(texts[starts[i] + x], texts[starts[j] + y], float(cosines[x, y]))
-
-    def evidence(self, a: np.ndarray, b: np.ndarray) -> EvidenceColumns:
-        parts = []
-        for start in range(0, len(a), self.BATCH):
-            x, y = a[start : start + self.BATCH], b[start : start + self.BATCH]
-            parts.append(
-                (
-                    np.clip(self._semantic(x, y), 0.0, None),
-                    self._lexical(x, y),
-                    self._containment(x, y),
-                    np.einsum("ij,ij->i", self.cosines[x], self.cosines[y]),
-                )
-            )
-        scores = [np.concatenate(column).astype(np.float64) for column in zip(*parts, strict=True)] or [np.zeros(0)] * 4
-        return EvidenceColumns(*scores, _same(self.themes, a, b), _same(self.meetings, a, b))
+        self.meeting_order = np.array([p.meeting.ordinal if p.meeting else 0 for p in index.paragraphs])
 
     def reconfigured(self, config: DedupConfig) -> PairScorer:
         """This scorer with other weights or kind rules; what it computed from the corpus is shared, not redone."""
@@ -529,20 +301,6 @@ class PairScorer:
 
     def score_pairs(self, a: np.ndarray, b: np.ndarray) -> list[PairScore]:
         return Candidates.of(self, a, b).pairs()
-
-
-def _label_ids(labels: Sequence[object]) -> np.ndarray:
-    """Each label as a small integer, the same for equal labels; -1 where there is none."""
-    ids: dict[object, int] = {}
-    return np.array([-1 if label is None else ids.setdefault(label, len(ids)) for label in labels], dtype=np.int64)
-
-
-def _same(ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (ids[a] == ids[b]) & (ids[a] >= 0)
-
-
-def _meeting_order(paragraph: Paragraph) -> int:
-    return paragraph.meeting.ordinal if paragraph.meeting else 0
 
 
 @dataclass(frozen=True)

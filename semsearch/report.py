@@ -120,9 +120,7 @@ def _md_escape(text: str) -> str:
 def _md_pair(pair: PairScore) -> list[str]:
     left, right = _md_diff([DiffOp(o.op, _md_escape(o.a), _md_escape(o.b)) for o in pair.diff()])
     lines = [
-        f"### ¶{pair.a.number} → ¶{pair.b.number}: {pair.kind}, score {pair.score:.2f} "
-        f"(semantic {pair.evidence.semantic:.2f}, lexical {pair.evidence.lexical:.2f}, "
-        f"containment {pair.evidence.containment:.2f})",
+        f"### {pair.headline}",
         "",
     ]
     if (match := pair.repeated_part) is not None:
@@ -192,12 +190,9 @@ def _html_diff(ops: list[DiffOp]) -> tuple[str, str]:
 
 def _html_pair(pair: PairScore) -> str:
     left, right = _html_diff(pair.diff())
-    e = pair.evidence
-    same = (" · same theme" if e.same_theme else "") + (" · same meeting" if pair.same_meeting else "")
     a, b = html.escape(pair.a.number), html.escape(pair.b.number)
     return (
-        f'<p class="meta">¶{a} → ¶{b}: <b>{pair.kind}</b>, score {pair.score:.2f} (semantic {e.semantic:.2f}, '
-        f"lexical {e.lexical:.2f}, containment {e.containment:.2f}; raw cosine {e.cosine:.2f}){same}</p>"
+        f'<p class="meta">{html.escape(pair.headline)}</p>'
         f"{_html_repeated_part(pair, a, b)}"
         f'<div class="pair"><div><b>¶{a}</b> · {html.escape(_meeting(pair.a))}<br>{left}'
         f"</div><div><b>¶{b}</b> · {html.escape(_meeting(pair.b))}<br>{right}</div></div>"

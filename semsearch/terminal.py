@@ -13,8 +13,9 @@ from rich.text import Text
 
 from semsearch.calibration import CalibrationRow
 from semsearch.corpus import Corpus, Paragraph
-from semsearch.dedup import ClauseMatch, DuplicateGroup, PairScore
+from semsearch.dedup import DuplicateGroup, PairScore
 from semsearch.evaluation import Evaluation
+from semsearch.evidence import ClauseMatch
 from semsearch.report import UNGROUPED_NOTE, UNGROUPED_TITLE
 from semsearch.search import SearchResult
 
@@ -201,15 +202,7 @@ def repeated_part_table(pair: PairScore, match: ClauseMatch) -> Table:
 
 
 def _pair_lines(pair: PairScore, diffs: bool) -> list:
-    e = pair.evidence
-    lines: list = [
-        plain(
-            f"¶{pair.a.number} → ¶{pair.b.number}  {pair.kind}  score {pair.score:.2f}  "
-            f"(semantic {e.semantic:.2f}, lexical {e.lexical:.2f}, containment {e.containment:.2f})"
-            + ("  same meeting" if pair.same_meeting else ""),
-            style="bold",
-        )
-    ]
+    lines: list = [plain(pair.headline, style="bold")]
     if (match := pair.repeated_part) is not None:
         lines.append(repeated_part_table(pair, match))
     if diffs:

@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import astuple
-
-import numpy as np
 import pytest
 
 from semsearch.clauses import split_clauses
@@ -13,9 +9,7 @@ from semsearch.dedup import (
     PRESETS,
     DedupConfig,
     PairScorer,
-    SparseRows,
     Weights,
-    _centred,
     candidate_pairs,
     find_duplicates,
     group_pairs,
@@ -130,24 +124,9 @@ def test_same_meeting_pairs_are_marked(duplicates):
     same = [p for p in duplicates.pairs if p.same_meeting]
     assert all(p.a.meeting == p.b.meeting for p in same)
     assert all("same meeting yes" in p.explain(0.5) for p in same)
+    assert all(p.headline.endswith(" · same meeting") for p in same)
+    assert not any("same meeting" in p.headline for p in duplicates.pairs if not p.same_meeting)
     assert all("same meeting no" in p.explain(0.5) for p in duplicates.pairs if not p.same_meeting)
-
-
-def test_a_shared_theme_adds_to_the_score_and_a_shared_meeting_takes_away(index):
-    paragraphs = index.paragraphs
-    a, b = np.triu_indices(len(paragraphs), 1)
-    evidence = PairScorer(index, DedupConfig()).evidence(a, b)
-
-    def same(attribute) -> list[bool]:
-        values = [attribute(p) for p in paragraphs]
-        return [values[i] is not None and values[i] == values[j] for i, j in zip(a, b, strict=True)]
-
-    theme, meeting = same(lambda p: p.section and p.section.title), same(lambda p: p.meeting)
-    assert evidence.same_theme.tolist() == theme and evidence.same_meeting.tolist() == meeting
-    assert 0 < sum(theme) < len(theme) and 0 < sum(meeting) < len(meeting)
-    mix = 0.27 * evidence.semantic + 0.47 * evidence.lexical + 0.18 * evidence.containment
-    adjustment = evidence.weighted(Weights()) - mix
-    assert adjustment == pytest.approx(0.08 * np.array(theme) - 0.03 * np.array(meeting))
 
 
 def test_other_weights_rescore_without_recomputing_the_evidence(duplicates, index):
@@ -157,17 +136,6 @@ def test_other_weights_rescore_without_recomputing_the_evidence(duplicates, inde
     assert report.candidates.scores == pytest.approx(report.candidates.evidence.lexical)
     assert "lexical     1.000 × 1 " in report.candidates[0].explain(0.5)
     assert duplicates.scorer.config == DedupConfig(), "the earlier report keeps its own settings"
-
-
-def test_clause_vectors_come_from_the_index(index, monkeypatch):
-    clauses = [c for p in index.paragraphs for c in split_clauses(p.text)]
-    every_clause_encoded = _centred(index.query_encoder().encode(clauses))
-    with monkeypatch.context() as patch:
-        patch.setattr(type(index), "query_encoder", lambda _: pytest.fail("the build stored every clause's vector"))
-        scorer = PairScorer(index, DedupConfig())
-    assert np.sum(scorer.clause_vectors * every_clause_encoded, axis=1).min() > 0.999
-    older = dataclasses.replace(index, clauses={})  # as if built before clause vectors were stored
-    assert np.sum(PairScorer(older, DedupConfig()).clause_vectors * scorer.clause_vectors, axis=1).min() > 0.999
 
 
 def test_word_diff():
@@ -185,22 +153,3 @@ def test_duplicates_on_a_tiny_index(tmp_path):
     report = find_duplicates(open_index(tmp_path / "index"))
     assert flagged(report) == {("1", "3")}
     assert report.pairs[0].kind == "verbatim"
-
-
-def test_sparse_rows_find_shared_columns():
-    rows = SparseRows.build([{0: 1.0, 2: 2.0}, {2: 3.0, 1: 1.0}, {}], width=3)
-    assert rows.columns.tolist() == [0, 2, 1, 2] and len(rows) == 3
-    n, here, there = rows.shared(rows, np.array([0, 0, 2]), np.array([1, 0, 1]))
-    assert n.tolist() == [0, 1, 1], "pair 0 shares column 2, pair 1 (a row with itself) both, pair 2 nothing"
-    assert rows.values[here].tolist() == [2.0, 1.0, 2.0] and rows.values[there].tolist() == [3.0, 1.0, 2.0]
-
-
-def test_batch_scoring_matches_pair_by_pair(index):
-    scorer = PairScorer(index, DedupConfig())
-    a, b = np.random.default_rng(0).integers(0, len(index.paragraphs), (2, 120))
-    batch = scorer.evidence(a, b)
-    for n in range(0, 120, 7):
-        assert astuple(scorer.evidence(a[n : n + 1], b[n : n + 1]).row(0)) == pytest.approx(astuple(batch.row(n)))
-    itself = scorer.evidence(np.arange(10), np.arange(10))
-    assert itself.lexical == pytest.approx(1.0) and itself.cosine == pytest.approx(1.0, abs=1e-5)
-    assert set(itself.containment.round(6)) <= {0.0, 1.0}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import html
 import io
 import json
 import os
@@ -102,6 +103,13 @@ def test_other_formats(duplicates):
         p.repeated_part is not None for p in duplicates.pairs
     )
     assert markdown.count("\n### ¶") == len(duplicates.pairs) and "## Flagged pairs outside the groups" in markdown
+
+
+def test_every_format_heads_a_pair_alike(duplicates):
+    markdown, page = render(duplicates, "md"), render(duplicates, "html")
+    for pair in duplicates.pairs:
+        assert f"### {pair.headline}\n" in markdown and f'<p class="meta">{html.escape(pair.headline)}</p>' in page
+    assert any(p.same_meeting for p in duplicates.pairs), "the corpus has repeats within one meeting"
 
 
 def test_summary_names_the_preset_it_was_run_at(duplicates):
