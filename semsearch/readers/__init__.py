@@ -1,0 +1,88 @@
+"""Document readers: one module per format, each turning a file's bytes into a `Layout` of lines.
+
+A reader only lays the text out in reading order and says what the format itself knows about each line: a page
+it sits on, a paragraph number the markup carries (Akoma Ntoso `<num>`, Word's automatic list numbering, an HTML
+`<ol>`), a heading and its level. Everything the text has to be read for (numbering in the text, sections,
+meetings, page furniture, footnotes) is the parser's job in `semsearch.corpus`, the same for every format.
+
+Each format's library is imported only when a file of that kind is read, so a query never pays for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from semsearch.errors import CorpusError
+
+LineKind = Literal["text", "heading", "paragraph", "item", "row", "footnote", "front", "blank"]
+
+# suffix -> reader module; a `.xml` file must be Akoma Ntoso (the reader checks its root).
+FORMATS = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
+    ".markdown": "text",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".xml": "akn",
+}
+SUFFIXES = frozenset(FORMATS)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a document in reading order.
+
+    `kind` is what the format's markup says the line is: plain `text` (to be read by the parser), a `heading`
+    (`level` 1 is a section, 2 a sub-theme), a numbered `paragraph` or `item` whose `number` the markup gives, a
+    table `row`, a `footnote`, `front` matter, or a `blank` that separates blocks. `page` is the page a PDF line
+    sits on (0 when the format has no pages).
+    """
+
+    text: str
+    kind: LineKind = "text"
+    number: str | None = None
+    level: int = 0
+    page: int = 0
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What a document says about itself, from its markup or front matter; any part may be unknown."""
+
+    title: str | None = None
+    symbol: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    lines: tuple[Line, ...]
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
+    paged: bool = False  # lines carry page numbers (PDF, or text with form feeds)
+    blocks: bool = False  # each non-blank line is a whole block (Word and HTML paragraphs, table rows)
+
+
+class ReaderError(CorpusError):
+    """A file of a supported format that cannot be read (encrypted, corrupt, no text layer …)."""
+
+
+def reader_name(path: Path) -> str | None:
+    return FORMATS.get(path.suffix.lower())
+
+
+def read_layout(path: Path, data: bytes) -> Layout:
+    """The file's lines, read by the reader for its suffix; every failure is a one-line `CorpusError`."""
+    name = reader_name(path)
+    if name is None:
+        raise CorpusError(f"{path}: unsupported file type; supported: {', '.join(sorted(SUFFIXES))}")
+    module = importlib.import_module(f"semsearch.readers.{name}")
+    try:
+        return module.read(data)
+    except ReaderError as error:
+        raise CorpusError(f"{path}: {error}") from None
