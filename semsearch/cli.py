@@ -85,6 +85,8 @@ def index(
         report = build_index(sources, index_dir, config, progress=advance)
     for skipped in report.skipped:
         _say(f"skipped {skipped}")
+    for warning in report.warnings:
+        _say(f"warning: {warning}")
     _console().print(f"{report}\nindex written to {index_dir}")
 
 
@@ -159,16 +161,20 @@ def corpus_summary(
     as_json: JsonFlag = False,
 ) -> None:
     """Paragraphs per section × meeting."""
+    from dataclasses import asdict
+
     from semsearch.corpus import load_corpus
 
     corpus = load_corpus(paths or [DEFAULT_CORPUS])
     for skipped in corpus.skipped:
         _say(f"skipped {skipped}")
+    for warning in corpus.warnings:
+        _say(f"warning: {warning}")
     if as_json:
         print(
             json.dumps(
                 {
-                    "documents": [d.doc for d in corpus.documents],
+                    "documents": [{"doc": d.doc, "source": d.source, **asdict(d.meta)} for d in corpus.documents],
                     "paragraphs": [p.to_dict() for p in corpus.paragraphs],
                 },
                 ensure_ascii=False,

@@ -16,7 +16,7 @@ from pathlib import Path
 from semsearch.document import Document, Meeting, Paragraph, Piece, Section, clean_text, content_signature
 from semsearch.errors import CorpusError
 from semsearch.parser import is_roman, parse_layout, parse_text, roman_value
-from semsearch.readers import SUFFIXES, read_layout
+from semsearch.readers import SUFFIXES, UNSUPPORTED, read_layout
 from semsearch.readers.text import source_lines
 
 __all__ = [
@@ -136,7 +136,12 @@ def find_documents(root: Path) -> Iterator[Path | Skipped]:
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and not (here / d).is_symlink())
         for name in sorted(files):
             path = here / name
-            if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+            if name.startswith("."):
+                continue
+            if path.suffix.lower() in UNSUPPORTED:
+                yield Skipped(str(path), f"{path.suffix} files are not read; save it as .docx, PDF or HTML")
+                continue
+            if path.suffix.lower() not in SUFFIXES:
                 continue
             try:
                 if not path.resolve(strict=True).is_file():

@@ -32,6 +32,7 @@ PRESETS: dict[str, float] = {"precise": 0.49, "balanced": 0.44, "thorough": 0.41
 DEFAULT_PRESET = "precise"
 DEFAULT_THRESHOLD = PRESETS[DEFAULT_PRESET]
 _WORDS = re.compile(r"\S+")
+MAX_DIFF_WORDS = 2_000
 
 
 @dataclass(frozen=True)
@@ -266,13 +267,19 @@ class DuplicateReport:
 
 
 def word_diff(a: str, b: str) -> list[DiffOp]:
-    """Word-level differences, case and punctuation kept, for side-by-side display."""
+    """Word-level differences, case and punctuation kept, for side-by-side display; past MAX_DIFF_WORDS words
+    the rest is one uncompared block, since a word diff costs the product of the two lengths."""
     words_a, words_b = _WORDS.findall(a), _WORDS.findall(b)
-    matcher = difflib.SequenceMatcher(a=[w.lower() for w in words_a], b=[w.lower() for w in words_b], autojunk=False)
-    return [
-        DiffOp(tag, " ".join(words_a[i1:i2]), " ".join(words_b[j1:j2]))  # type: ignore[arg-type]
+    head_a, head_b = words_a[:MAX_DIFF_WORDS], words_b[:MAX_DIFF_WORDS]
+    matcher = difflib.SequenceMatcher(a=[w.lower() for w in head_a], b=[w.lower() for w in head_b], autojunk=False)
+    ops = [
+        DiffOp(tag, " ".join(head_a[i1:i2]), " ".join(head_b[j1:j2]))  # type: ignore[arg-type]
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
     ]
+    rest_a, rest_b = words_a[MAX_DIFF_WORDS:], words_b[MAX_DIFF_WORDS:]
+    if rest_a or rest_b:
+        ops.append(DiffOp("replace", " ".join(rest_a), " ".join(rest_b)))
+    return ops
 
 
 class PairScorer(CorpusEvidence):

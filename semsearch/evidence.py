@@ -157,6 +157,7 @@ class CorpusEvidence:
     computed once and kept in flat arrays, so 200k paragraphs fit in a few hundred MB."""
 
     BATCH = 20_000
+    COMBINATIONS = 400_000
 
     def __init__(self, index: Index, clause_vectors: bool | None = None) -> None:
         self.index = index
@@ -247,10 +248,26 @@ class CorpusEvidence:
         texts, starts = self.clause_texts, self.clause_starts
         return ClauseMatch(texts[starts[i] + x], texts[starts[j] + y], float(cosines[x, y]))
 
+    def _batches(self, a: np.ndarray, b: np.ndarray) -> list[tuple[int, int]]:
+        """Slices of the pairs holding at most BATCH pairs and COMBINATIONS clause pairs each, so memory stays
+        bounded however many clauses the paragraphs have."""
+        if self.clause_vectors is None:
+            return [(s, min(s + self.BATCH, len(a))) for s in range(0, len(a), self.BATCH)]
+        counts = np.diff(self.clause_starts)
+        load = np.cumsum(counts[a] * counts[b])
+        slices, start = [], 0
+        while start < len(a):
+            done = int(load[start - 1]) if start else 0
+            end = int(np.searchsorted(load, done + self.COMBINATIONS, side="right"))
+            end = min(max(end, start + 1), start + self.BATCH)
+            slices.append((start, end))
+            start = end
+        return slices
+
     def evidence(self, a: np.ndarray, b: np.ndarray) -> EvidenceColumns:
         parts = []
-        for start in range(0, len(a), self.BATCH):
-            x, y = a[start : start + self.BATCH], b[start : start + self.BATCH]
+        for start, end in self._batches(a, b):
+            x, y = a[start:end], b[start:end]
             parts.append(
                 (
                     np.clip(self._semantic(x, y), 0.0, None),

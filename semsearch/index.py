@@ -94,6 +94,7 @@ class BuildReport:
     index_type: str
     seconds: float
     skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         removed = f", {self.removed} removed" if self.removed else ""
@@ -485,7 +486,15 @@ def _write_build(
         "index": {"type": kind, "metric": "inner_product", "count": int(vectors.shape[0])},
         "sources": list(sources),
         "documents": {
-            d.doc: {"path": d.source, "sha256": d.sha256, "paragraphs": len(d.paragraphs)} for d in corpus.documents
+            d.doc: {
+                "path": d.source,
+                "sha256": d.sha256,
+                "paragraphs": len(d.paragraphs),
+                "title": d.meta.title,
+                "symbol": d.meta.symbol,
+                "date": d.meta.date,
+            }
+            for d in corpus.documents
         },
         "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
         "files": files,
@@ -664,6 +673,7 @@ def _build_locked(
         index_type=manifest["index"]["type"],
         seconds=time.perf_counter() - started,
         skipped=corpus.skipped,
+        warnings=corpus.warnings,
     )
 
 

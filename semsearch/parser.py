@@ -244,6 +244,7 @@ class _State:
     anchor: str = "0"
     unnumbered: int = 0
     annexes: int = 0
+    used: dict[str, int] = field(default_factory=dict)
 
     def add(self, line: int, role: Role, text: str) -> None:
         self.pieces.append(Piece(line, role, clean_text(text)))
@@ -261,8 +262,12 @@ class _State:
             number = f"{self.anchor}+{self.unnumbered}"
         else:
             self.anchor, self.unnumbered = number, 0
+        number = self.scope + number
+        self.used[number] = self.used.get(number, 0) + 1
+        if self.used[number] > 1:  # markup can print a number twice (two Word lists); keys stay unique
+            number = f"{number} ({self.used[number]})"
         self.open_paragraph = {
-            "number": self.scope + number,
+            "number": number,
             "raw": [text],
             "section": self.section,
             "subtheme": self.subtheme,

@@ -32,6 +32,8 @@ FORMATS = {
     ".xml": "akn",
 }
 SUFFIXES = frozenset(FORMATS)
+# Document formats found in corpora that no reader takes: listed as skipped, with what to convert them to.
+UNSUPPORTED = frozenset({".doc", ".rtf", ".odt", ".pages", ".wpd", ".wps", ".epub", ".xls", ".xlsx", ".ppt", ".pptx"})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,12 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Characters an 8-bit export of UN text plausibly holds: accented letters and typographic punctuation.
 _PLAUSIBLE = frozenset("àâäáãåçéèêëíìîïñóòôöõúùûüÿœæÀÂÄÁÇÉÈÊËÍÎÏÑÓÔÖÚÙÛÜŒÆßø’‘“”–—…«»°€£§©®·•\u00a0")
 _CANDIDATES = ("cp1252", "mac_roman", "latin-1", "cp850")
+_ICONV = {
+    "cp1252": ("Windows-1252 (cp1252)", "CP1252"),
+    "mac_roman": ("Mac Roman", "MACINTOSH"),
+    "latin-1": ("Latin-1", "LATIN1"),
+    "cp850": ("DOS Latin-1 (cp850)", "CP850"),
+}
 
 
 def source_lines(text: str) -> list[str]:
@@ -26,9 +32,10 @@ def read(data: bytes) -> Layout:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        name, iconv = _ICONV[likely_encoding(data)]
         raise ReaderError(
-            f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); it reads as "
-            f"{likely_encoding(data)}: convert it with `iconv -f {likely_encoding(data)} -t utf-8`"
+            f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); it reads as {name}: "
+            f"convert it with `iconv -f {iconv} -t UTF-8`"
         ) from None
     return layout_of(text)
 
