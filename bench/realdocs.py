@@ -58,7 +58,7 @@ def pdf_truth(path: Path) -> dict:
     symbol = _SYMBOL.search(pages[0])
     job = _JOB.search(" ".join(pages[:2]))
     return {"lines": lines, "sections": sections, "symbol": symbol.group(0) if symbol else None,
-            "job": job.group(0) if job else None}  # fmt: skip
+            "job": job.group(0) if job else None, "pages": len(pages)}  # fmt: skip
 
 
 def evaluate_pdf(path: Path) -> dict:
@@ -104,7 +104,8 @@ def evaluate_pdf(path: Path) -> dict:
     with_furniture = [
         p.number
         for p in document.paragraphs
-        if any(m in p.text for m in furniture_marks) or re.search(r"\bPage \d+\b", p.text)
+        if any(re.search(rf"{re.escape(m)}(?![/\w])", p.text) for m in furniture_marks)
+        or re.search(r"\bPage \d+\b", p.text)
     ]
     first_line = min((p.lines[0] for p in document.paragraphs), default=0)
     inside = sum(len(x.text) for x in document.pieces if x.role in ("paragraph", "footnote"))
@@ -124,7 +125,7 @@ def evaluate_pdf(path: Path) -> dict:
         "text_inside": inside,
         "text_outside": outside,
         "read_seconds": statistics.median(seconds),
-        "pages": max((x.line for x in document.pieces), default=0) and None,
+        "pages": truth["pages"],
     }
 
 
@@ -226,6 +227,9 @@ def main() -> None:
         "text_in_paragraphs": inside / max(inside + sum(r["text_outside"] for r in pdfs), 1),
         "pdf_read_seconds_median": statistics.median(r["read_seconds"] for r in pdfs) if pdfs else None,
         "pdf_read_seconds_max": max((r["read_seconds"] for r in pdfs), default=None),
+        "pdf_read_seconds_25_pages": statistics.median(r["read_seconds"] for r in pdfs if r["pages"] == 25)
+        if any(r["pages"] == 25 for r in pdfs)
+        else None,
         "xml_documents": len(xmls),
         "xml_operative": f"{sum(r['operative_found'] for r in xmls)}/{sum(r['operative_expected'] for r in xmls)}",
         "xml_preamble": f"{sum(r['preamble_found'] for r in xmls)}/{sum(r['preamble_expected'] for r in xmls)}",
@@ -240,7 +244,7 @@ def main() -> None:
         flag = "" if r["right_number"] == r["expected"] else f"  misses {r['misses']}"
         print(f"  {r['file']:28} {r['right_number']}/{r['expected']} numbers, {r['right_section']} sections, "
               f"{r['recommendations_own']}/{r['recommendations']} N.M, {r['with_furniture']} furniture, "
-              f"{r['read_seconds']:.3f} s{flag}")  # fmt: skip
+              f"{r['pages']} pages in {r['read_seconds']:.3f} s{flag}")  # fmt: skip
     for r in xmls:
         print(f"  {r['file']:28} op {r['operative_found']}/{r['operative_expected']} pre {r['preamble_found']}/"
               f"{r['preamble_expected']} pts {r['points_found']}/{r['points_expected']} annex {r['annex_found']} "
