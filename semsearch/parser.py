@@ -338,6 +338,8 @@ def _handle_text(state: _State, line: int, text: str) -> None:
     if meeting is not None and len(text.split()) <= 40:
         state.meeting = meeting
         state.heading(line, text)
+    elif _continues_heading(state, text):
+        _extend_heading(state, line, text)
     elif not state.numbered:
         if _looks_like_heading(text) and state.previous_blank and state.next_blank:
             state.subtheme = clean_text(text)
@@ -354,6 +356,33 @@ def _handle_text(state: _State, line: int, text: str) -> None:
         state.extend_paragraph(line, text)
     else:
         state.start_paragraph(line, None, text, text)
+
+
+def _continues_heading(state: _State, text: str) -> bool:
+    """A short line right under a heading, before any paragraph: the heading wrapped onto a second line."""
+    return (
+        state.numbered
+        and not state.layout.blocks
+        and not state.previous_blank
+        and state.open_paragraph is None
+        and bool(state.pieces)
+        and state.pieces[-1].role == "heading"
+        and len(text.split()) <= 12
+        and not _TERMINAL.search(text)
+    )
+
+
+def _extend_heading(state: _State, line: int, text: str) -> None:
+    """Add the wrapped line to whichever title the heading above set (section, sub-theme or meeting)."""
+    above = state.pieces[-1].text
+    whole = clean_text(f"{above} {text}")
+    state.add(line, "heading", text)
+    if state.section is not None and above.endswith(state.section.title):
+        state.section = Section(state.section.numeral, clean_text(f"{state.section.title} {text}"))
+    elif state.subtheme is not None and above.endswith(state.subtheme):
+        state.subtheme = clean_text(f"{state.subtheme} {text}")
+    if state.meeting is not None and (meeting := _meeting_from(whole)) is not None:
+        state.meeting = meeting
 
 
 def _block_break(state: _State) -> bool:
