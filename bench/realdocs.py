@@ -10,6 +10,8 @@ sc-aide-memoire-akn/). Ground truth:
   the paragraph's first words. "N.M" recommendations are the raw lines that start "N.M "; one is its own
   paragraph when semsearch has a paragraph of that number whose text holds no "N.M+1 ". Page furniture is the
   report's own symbol, its job number ("GE.13-12484") and "Page N" found inside paragraph text.
+* Text exports: where `pdftotext` (Debian's poppler-utils) is installed, the same reports exported with
+  `pdftotext -layout` and with plain `pdftotext` (numbers alone on their lines), scored against the same truth.
 * XML: the markup's own numbers and paragraphs (<paragraph><num>, preamble children, <point>, annex paragraphs,
   table rows); every <p> of the body must land inside a searchable paragraph.
 
@@ -20,8 +22,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,14 +66,16 @@ def pdf_truth(path: Path) -> dict:
             "job": job.group(0) if job else None, "pages": len(pages)}  # fmt: skip
 
 
-def evaluate_pdf(path: Path) -> dict:
+def evaluate_pdf(path: Path, text: Path | None = None) -> dict:
+    """One report read from the PDF, or (`text`) from a text export of it, against the PDF's own contents page."""
     truth = pdf_truth(path)
+    source = text or path
     started = time.perf_counter()
-    document = read_document(path)
+    document = read_document(source)
     seconds = [time.perf_counter() - started]
-    for _ in range(4):
+    for _ in range(4 if text is None else 0):
         started = time.perf_counter()
-        read_document(path)
+        read_document(source)
         seconds.append(time.perf_counter() - started)
     by_number = {p.number: p for p in document.paragraphs}
     raw = "\n".join(truth["lines"])
@@ -206,25 +213,41 @@ def evaluate_xml(path: Path) -> dict:
     }
 
 
+def _rates(rows: list[dict]) -> dict:
+    expected = sum(r["expected"] for r in rows)
+    recs = sum(r["recommendations"] for r in rows)
+    inside = sum(r["text_inside"] for r in rows)
+    return {
+        "paragraphs_expected": expected,
+        "right_number": sum(r["right_number"] for r in rows) / max(expected, 1),
+        "right_section": sum(r["right_section"] for r in rows) / max(expected, 1),
+        "recommendations": recs,
+        "recommendations_own": sum(r["recommendations_own"] for r in rows) / max(recs, 1),
+        "paragraphs_with_furniture": sum(r["with_furniture"] for r in rows)
+        / max(sum(r["paragraphs"] for r in rows), 1),
+        "text_in_paragraphs": inside / max(inside + sum(r["text_outside"] for r in rows), 1),
+    }
+
+
 def main() -> None:
     folder = Path(os.environ.get("SEMSEARCH_REALDOCS", ""))
     if not folder.is_dir():
         raise SystemExit("set SEMSEARCH_REALDOCS to the real-documents folder")
     pdfs = [evaluate_pdf(p) for p in sorted(folder.glob("**/*.pdf"))]
     xmls = [evaluate_xml(p) for p in sorted(folder.glob("**/*.xml"))]
-    expected = sum(r["expected"] for r in pdfs)
-    recs = sum(r["recommendations"] for r in pdfs)
-    total_paragraphs = sum(r["paragraphs"] for r in pdfs)
-    inside = sum(r["text_inside"] for r in pdfs)
+    exports = {}
+    if shutil.which("pdftotext"):  # text copied out of the PDFs: what an analyst's pipeline often hands over
+        with tempfile.TemporaryDirectory() as work:
+            for flags in (["-layout"], []):
+                rows = []
+                for pdf in sorted(folder.glob("**/*.pdf")):
+                    out = Path(work) / f"{pdf.stem}.txt"
+                    subprocess.run(["pdftotext", *flags, str(pdf), str(out)], check=True)
+                    rows.append(evaluate_pdf(pdf, out))
+                exports["pdftotext " + " ".join(flags) if flags else "pdftotext"] = _rates(rows)
     summary = {
         "pdf_documents": len(pdfs),
-        "paragraphs_expected": expected,
-        "right_number": sum(r["right_number"] for r in pdfs) / max(expected, 1),
-        "right_section": sum(r["right_section"] for r in pdfs) / max(expected, 1),
-        "recommendations": recs,
-        "recommendations_own": sum(r["recommendations_own"] for r in pdfs) / max(recs, 1),
-        "paragraphs_with_furniture": sum(r["with_furniture"] for r in pdfs) / max(total_paragraphs, 1),
-        "text_in_paragraphs": inside / max(inside + sum(r["text_outside"] for r in pdfs), 1),
+        **_rates(pdfs),
         "pdf_read_seconds_median": statistics.median(r["read_seconds"] for r in pdfs) if pdfs else None,
         "pdf_read_seconds_max": max((r["read_seconds"] for r in pdfs), default=None),
         "pdf_read_seconds_25_pages": statistics.median(r["read_seconds"] for r in pdfs if r["pages"] == 25)
@@ -238,6 +261,7 @@ def main() -> None:
         f" (+{sum(r['texts_as_headings'] for r in xmls)} headings)",
         "xml_rows_own": f"{sum(r['rows_own'] for r in xmls)}/{sum(r['rows_expected'] for r in xmls)}",
     }
+    summary |= {f"{name}: {key}": value for name, rates in exports.items() for key, value in rates.items()}
     for key, value in summary.items():
         print(f"{key:28} {value:.4f}" if isinstance(value, float) else f"{key:28} {value}")
     for r in pdfs:

@@ -29,6 +29,7 @@ _FURNITURE_SHAPE = re.compile(
 )
 _LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|_{4,}\s*\d")
 _CONTENTS_HEADING = re.compile(r"^(?:table of )?contents$|^paragraphs\s+page$|^page$", re.IGNORECASE)
+_PAGES = re.compile(r"^\s*\d{1,4}(?:\s*[–-]\s*\d{1,4})?(?:\s+\d{1,4})?\s*$")
 _CONTENTS_SPAN = 80  # lines a contents block may run before its last leader line
 
 
@@ -58,7 +59,9 @@ def _running_lines(lines: Sequence[Line]) -> list[int]:
     for zone in zones.values():
         for index in dict.fromkeys(zone):
             text = " ".join(lines[index].text.split())
-            if seen[_shape(text)] >= enough or (len(text) <= 60 and _FURNITURE_SHAPE.match(text)):
+            shape = _shape(text)
+            recurs = seen[shape] >= enough and any(c.isalpha() for c in shape)  # "#." is a paragraph number
+            if recurs or (len(text) <= 60 and _FURNITURE_SHAPE.match(text)):
                 found.append(index)
     return found
 
@@ -79,10 +82,10 @@ def _contents(lines: Sequence[Line]) -> list[int]:
         return []
     found: list[int] = []
     start = leaders[0]
-    for offset in range(1, 6):
-        before = start - offset
-        if before >= 0 and _CONTENTS_HEADING.match(lines[before].text.strip()):
-            start = before
+    before = [i for i in range(start - 1, -1, -1) if lines[i].text.strip()][:8]  # the 8 lines with text above
+    for index in before:
+        if _CONTENTS_HEADING.match(lines[index].text.strip()):
+            start = index
     end = start
     for index in leaders:
         if index - end > _CONTENTS_SPAN:
@@ -90,5 +93,13 @@ def _contents(lines: Sequence[Line]) -> list[int]:
         end = index
     if end == start and not _CONTENTS_HEADING.match(lines[start].text.strip()):
         return []
+    # The page numbers and last entries after the last leader: to the page's end, or (without pages) while the
+    # lines are only numbers and ranges.
+    if lines[end].page:
+        while end + 1 < len(lines) and lines[end + 1].page == lines[end].page:
+            end += 1
+    else:
+        while end + 1 < len(lines) and (not lines[end + 1].text.strip() or _PAGES.match(lines[end + 1].text)):
+            end += 1
     found += [i for i in range(start, end + 1) if lines[i].kind in ("text", "heading")]
     return found

@@ -61,6 +61,7 @@ _LETTERED_HEADING = re.compile(r"^([A-Z])\.\s+(\S.*)$")
 _PARAGRAPH = re.compile(r"^(\d{1,6})\.\s+(\S.*)$")
 _SUB_PARAGRAPH = re.compile(r"^(\d{1,6}(?:\.\d{1,3})+)\.?\s+(\S.*)$")
 _NUMBER_ALONE = re.compile(r"^(\d{1,6})\.$|^(\d{1,6}(?:\.\d{1,3})+)\.?$")
+_LABEL_ALONE = re.compile(r"^(?:[IVXLC]+\.|[A-Z]\.|\((?:[a-z]{1,2}|[ivx]{1,5})\))$")
 _SUB_ITEM = re.compile(r"^\((?:[a-z]{1,2}|[ivx]{1,5})\)\s+\S")
 _BULLET = re.compile(r"^[•◦▪●■\-–]\s+\S")
 _ANNEX = re.compile(r"^(?:annex|appendix|attachment|enclosure)(?:\s+([IVXLC]+|[A-Z]|\d{1,2}))?\b[.:]?", re.I)
@@ -123,11 +124,22 @@ class _Logical:
 
 
 def _logical_lines(lines: Sequence[Line], skip: dict[int, str]) -> Iterator[_Logical]:
-    """Lines to read, in order; headings glued together by conversion (`…**Note**I. Intro**`) split apart."""
+    """Lines to read, in order; headings glued together by conversion (`…**Note**I. Intro**`) split apart, and a
+    heading's numeral or an item's letter alone on its line ("II." then its title) joined to the line after."""
+    held: tuple[int, str] | None = None
     for index, source in enumerate(lines):
         if index in skip:
             continue
         line = source.text.strip() if source.kind != "blank" else ""
+        if held is not None:
+            if not line:
+                continue
+            yield _Logical(held[0], f"{held[1]} {line}", source)
+            held = None
+            continue
+        if source.kind == "text" and _LABEL_ALONE.match(line):
+            held = (index + 1, line)
+            continue
         if source.kind == "text" and "**" in line and not _PARAGRAPH.match(line):
             parts = [p.strip() for p in line.split("**")]
             if "****" in line or any(_SECTION.match(p) for p in parts[1:]):
@@ -136,6 +148,8 @@ def _logical_lines(lines: Sequence[Line], skip: dict[int, str]) -> Iterator[_Log
                         yield _Logical(index + 1, part, source)
                 continue
         yield _Logical(index + 1, line, source)
+    if held is not None:
+        yield _Logical(held[0], held[1], lines[held[0] - 1])
 
 
 def _paragraph_key(number: str) -> tuple[int, ...]:
@@ -544,7 +558,7 @@ def parse_layout(layout: Layout, doc: str = "doc") -> tuple[list[Paragraph], lis
     logical = list(_logical_lines(lines, skip))
     texts = [item.text for item in logical if item.source.kind == "text"]
     markup = any(item.source.kind in ("paragraph", "item") for item in logical)
-    numbered = markup or sum(1 for t in texts if _PARAGRAPH.match(t)) >= 2
+    numbered = markup or sum(1 for t in texts if _PARAGRAPH.match(t) or _NUMBER_ALONE.match(t)) >= 2
     star_marks = frozenset(m for t in texts for m in marks(t) if m.startswith("*"))
     annexes = _annex_lines(logical) if numbered else frozenset()
     numbers = _numbering(logical, annexes) if numbered else {}
