@@ -72,6 +72,11 @@ if TYPE_CHECKING:
     from semsearch.search import Filters, Hit, Searcher, SearchResult
 
 
+def __dir__() -> list[str]:
+    """The public API, for tab completion, although its names are imported only on first use."""
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> object:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'semsearch' has no attribute {name!r}")

@@ -105,15 +105,11 @@ def query(
     no_rebuild: NoRebuild = False,
 ) -> None:
     """Ranked paragraphs for a plain-language query."""
-    from semsearch.search import Filters, Searcher, check_query, meeting_ordinals
+    from semsearch.search import Filters, Searcher, check_query
 
     check_query(text)
     loaded = _open(index_dir, no_rebuild)
-    filters = Filters(
-        sections=tuple(section or ()),
-        meetings=meeting_ordinals(meeting or (), loaded.paragraphs),
-        docs=tuple(doc or ()),
-    )
+    filters = Filters(sections=tuple(section or ()), meetings=tuple(meeting or ()), docs=tuple(doc or ()))
     result = Searcher(loaded).search(text, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
     for note in result.notes:
         _say(note)

@@ -30,11 +30,22 @@ CANDIDATES = 200
 
 @dataclass(frozen=True)
 class Filters:
-    """Hard filters; a section matches by numeral ("V") or by words of its title ("marking")."""
+    """Hard filters; a section matches by numeral ("V") or by words of its title ("marking"), a meeting by its
+    ordinal (2, "2nd", "second") or its year (2014). Each takes one value or a sequence of them, as the CLI's
+    repeated options do; anything else is a `QueryError` naming the expected form."""
 
     sections: tuple[str, ...] = ()
-    meetings: tuple[int, ...] = ()
+    meetings: tuple[int | str, ...] = ()
     docs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        forms = {
+            "sections": ((str,), 'a numeral ("V") or title words ("marking")'),
+            "meetings": ((int, str), 'an ordinal (2, "2nd", "second") or a year (2014)'),
+            "docs": ((str,), "a document id"),
+        }
+        for name, (types, form) in forms.items():
+            object.__setattr__(self, name, _values(name, getattr(self, name), types, form))
 
     def __bool__(self) -> bool:
         return bool(self.sections or self.meetings or self.docs)
@@ -47,9 +58,10 @@ class Filters:
             _check_known("document", self.docs, known)
             mask &= np.array([p.doc in self.docs for p in paragraphs])
         if self.meetings:
+            ordinals = meeting_ordinals([str(m) for m in self.meetings], paragraphs)
             known_meetings = sorted({p.meeting.ordinal for p in paragraphs if p.meeting})
-            _check_known("meeting", [str(m) for m in self.meetings], [str(m) for m in known_meetings])
-            mask &= np.array([bool(p.meeting and p.meeting.ordinal in self.meetings) for p in paragraphs])
+            _check_known("meeting", [str(m) for m in ordinals], [str(m) for m in known_meetings])
+            mask &= np.array([bool(p.meeting and p.meeting.ordinal in ordinals) for p in paragraphs])
         if self.sections:
             section_mask = np.zeros(len(paragraphs), dtype=bool)
             for wanted in self.sections:
@@ -62,6 +74,16 @@ class Filters:
                 section_mask |= hits
             mask &= section_mask
         return np.flatnonzero(mask)
+
+
+def _values(name: str, value: object, types: tuple[type, ...], form: str) -> tuple:
+    """One filter value or a sequence of them as a tuple; a bare string is one value, never its letters."""
+    items = (value,) if isinstance(value, str | int) else value
+    if isinstance(items, list | tuple | set | frozenset) and all(
+        isinstance(v, types) and not isinstance(v, bool) for v in items
+    ):
+        return tuple(sorted(items, key=str) if isinstance(items, set | frozenset) else items)
+    raise QueryError(f"Filters({name}=…) takes {form}, or a list of them; got {value!r}")
 
 
 def _roman_sort_key(numeral: str) -> tuple[int, str]:
@@ -97,6 +119,24 @@ class Hit:
     lexical: float
     highlights: tuple[tuple[int, int], ...] = ()
 
+    def to_record(self) -> dict:
+        """One flat row (no nested values), for CSV, JSON Lines or a data frame."""
+        p = self.paragraph
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "doc": p.doc,
+            "number": p.number,
+            "section": str(p.section) if p.section else None,
+            "subtheme": p.subtheme,
+            "meeting": p.meeting.ordinal if p.meeting else None,
+            "meeting_date": p.meeting.date if p.meeting else None,
+            "meeting_year": p.meeting.year if p.meeting else None,
+            "dense": round(self.dense, 4),
+            "lexical": round(self.lexical, 4),
+            "text": p.text,
+        }
+
     def to_dict(self) -> dict:
         p = self.paragraph
         return {
@@ -124,6 +164,18 @@ class SearchResult:
 
     def to_dict(self) -> dict:
         return {"query": self.query, "mode": self.mode, "results": [h.to_dict() for h in self.hits]}
+
+    def to_records(self) -> list[dict]:
+        """Flat rows, one per hit, each naming the query and mode."""
+        return [{"query": self.query, "mode": self.mode, **h.to_record()} for h in self.hits]
+
+    def to_dataframe(self):
+        """The hits as a pandas DataFrame (pandas is optional: pip install pandas)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from None
+        return pandas.DataFrame.from_records(self.to_records())
 
 
 class Searcher:

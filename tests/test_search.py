@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from semsearch.corpus import load_corpus
 from semsearch.errors import QueryError
 from semsearch.evaluation import load_queries, ndcg_at, recall_at, reciprocal_rank
 from semsearch.search import MAX_QUERY_CHARS, Filters, Searcher, meeting_ordinals, neighbours_of
 
-from .conftest import DATA
+from .conftest import CORPUS_FILE, DATA
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +119,56 @@ def test_labelled_query_set_is_well_formed():
     queries = load_queries(DATA / "queries.jsonl")
     assert len(queries) >= 30 and sum(q.reworded for q in queries) >= 10
     assert all(q.relevant and set(q.relevant.values()) <= {1, 2} for q in queries)
+
+
+MEETING_FORMS = {1: (1, "1", "1st", "first", 2012), 2: (2, "2nd", "second", "2014", 2014), 3: (3, "3rd", 2015),
+                 4: ("4", "fourth", 2016)}  # fmt: skip
+NUMERALS = ["II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(NUMERALS), min_size=1, max_size=3, unique=True),
+    st.lists(st.sampled_from(sorted(MEETING_FORMS)), min_size=1, max_size=2, unique=True),
+    st.data(),
+)
+def test_filters_take_one_value_or_a_sequence_in_any_form(numerals, ordinals, data):
+    paragraphs = load_corpus([CORPUS_FILE]).paragraphs
+    meetings = [data.draw(st.sampled_from(MEETING_FORMS[o])) for o in ordinals]
+    shape = data.draw(st.sampled_from([tuple, list, "bare"]))
+
+    def shaped(values):
+        return values[0] if shape == "bare" and len(values) == 1 else (list(values) if shape is list else tuple(values))
+
+    rows = Filters(sections=shaped(numerals), meetings=shaped(meetings)).allowed(paragraphs)
+    expected = [
+        i for i, p in enumerate(paragraphs)
+        if p.section and p.section.numeral in numerals and p.meeting and p.meeting.ordinal in ordinals
+    ]  # fmt: skip
+    assert rows.tolist() == expected
+
+
+def test_a_section_string_is_one_value_not_its_letters():
+    paragraphs = load_corpus([CORPUS_FILE]).paragraphs
+    rows = Filters(sections="XII").allowed(paragraphs)
+    assert {paragraphs[i].section.numeral for i in rows} == {"XII"} and len(rows) == 17
+
+
+@pytest.mark.parametrize("bad", [2.5, None, {"V": 1}, [b"V"], [True], object()])
+def test_filters_of_the_wrong_type_name_the_expected_form(bad):
+    with pytest.raises(QueryError, match=r"Filters\(meetings=…\) takes an ordinal"):
+        Filters(meetings=bad)
+
+
+def test_records_are_flat_and_name_the_query(searcher):
+    result = searcher.search("how long must records be kept?", k=3)
+    records = result.to_records()
+    assert [r["rank"] for r in records] == [1, 2, 3]
+    assert all(not isinstance(v, dict | list | tuple) for r in records for v in r.values())
+    assert records[0]["query"] == "how long must records be kept?" and records[0]["meeting_year"] in (2012, 2014)
+
+
+def test_dir_lists_the_lazy_public_api():
+    import semsearch
+
+    assert {"Searcher", "Filters", "build_index", "find_duplicates", "load_corpus"} <= set(dir(semsearch))
