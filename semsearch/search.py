@@ -15,8 +15,9 @@ import numpy as np
 
 from semsearch.corpus import Paragraph, is_roman, roman_value
 from semsearch.errors import QueryError
-from semsearch.index import Index
+from semsearch.index import Index, content_hash
 from semsearch.lexical import matching_spans
+from semsearch.passages import best_passage
 
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
@@ -118,6 +119,7 @@ class Hit:
     dense: float
     lexical: float
     highlights: tuple[tuple[int, int], ...] = ()
+    passage: tuple[int, int] = (0, 0)  # the clause that best answers the query (see `semsearch.passages`)
 
     def to_record(self) -> dict:
         """One flat row (no nested values), for CSV, JSON Lines or a data frame."""
@@ -196,27 +198,25 @@ class Searcher:
         notes = (f"query truncated to its first {MAX_QUERY_CHARS} characters",) if truncated else ()
         if allowed.size == 0:
             return SearchResult(query, mode, [], 0, truncated, (*notes, "no paragraph matches these filters"))
-        rows, dense, lexical = self._candidates(query, mode, allowed, k)
+        rows, dense, lexical, query_vector = self._candidates(query, mode, allowed, k)
         scores = self._fuse(mode, dense, lexical, query)
         order = np.argsort(-scores, kind="stable")[:k]
         if mode == "lexical":  # no query word in a paragraph is no evidence for it: do not pad with zeros
             order = order[scores[order] > 0]
-        hits = [
-            Hit(
-                rank,
-                float(scores[i]),
-                paragraphs[rows[i]],
-                float(dense[i]),
-                float(lexical[i]),
-                tuple(matching_spans(paragraphs[rows[i]].text, query)),
-            )
-            for rank, i in enumerate(order, start=1)
-        ]
+        hits = []
+        for rank, i in enumerate(order, start=1):
+            paragraph = paragraphs[rows[i]]
+            spans = tuple(matching_spans(paragraph.text, query))
+            passage = best_passage(paragraph.text, spans, query_vector, self._clause_vector)
+            hits.append(Hit(rank, float(scores[i]), paragraph, float(dense[i]), float(lexical[i]), spans, passage))
         return SearchResult(query, mode, hits, int(allowed.size), truncated, notes)
+
+    def _clause_vector(self, clause: str) -> np.ndarray | None:
+        return self.index.clauses.get(content_hash(clause))
 
     def _candidates(
         self, query: str, mode: Mode, allowed: np.ndarray, k: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Rows worth ranking with their dense and BM25 scores; exact over the allowed rows when they are few."""
         lexical_all = self.index.lexical.scores(query) if mode != "dense" else None
         query_vector = self.index.query_encoder().encode([query])[0] if mode != "lexical" else None
@@ -231,7 +231,7 @@ class Searcher:
                 rows = np.union1d(rows, top_lexical)
         dense = self.index.vectors[rows] @ query_vector if query_vector is not None else np.zeros(rows.size)
         lexical = lexical_all[rows] if lexical_all is not None else np.zeros(rows.size)
-        return rows, dense.astype(np.float32), lexical.astype(np.float32)
+        return rows, dense.astype(np.float32), lexical.astype(np.float32), query_vector
 
     def _dense_rows(self, vector: np.ndarray, allowed: np.ndarray, count: int) -> np.ndarray:
         import faiss
