@@ -27,6 +27,15 @@ MAX_QUERY_CHARS = 2000
 # ranks, let spurious word matches drown the reworded queries).
 DEFAULT_LEXICAL_WEIGHT = 0.3
 CANDIDATES = 200
+# Every mode scores on 0–1 (dense: cosine; lexical: the share of the query's BM25 ceiling; hybrid: their weighted
+# mean). Below these, a hit is marked weak: on tests/data/queries.jsonl, 5–10 % of the top-10 hits scoring under
+# them are relevant, against 25–40 % above.
+WEAK_BELOW: dict[str, float] = {"dense": 0.25, "lexical": 0.1, "hybrid": 0.25}
+SCALES: dict[str, str] = {
+    "dense": "cosine similarity to the query",
+    "lexical": "share of the query's words' BM25 weight",
+    "hybrid": f"cosine and {DEFAULT_LEXICAL_WEIGHT} × BM25 share, averaged",
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,7 @@ class Hit:
     lexical: float
     highlights: tuple[tuple[int, int], ...] = ()
     passage: tuple[int, int] = (0, 0)  # the clause that best answers the query (see `semsearch.passages`)
+    weak: bool = False  # scored under the mode's WEAK_BELOW
 
     def to_record(self) -> dict:
         """One flat row (no nested values), for CSV, JSON Lines or a data frame."""
@@ -136,6 +146,7 @@ class Hit:
             "meeting_year": p.meeting.year if p.meeting else None,
             "dense": round(self.dense, 4),
             "lexical": round(self.lexical, 4),
+            "weak": self.weak,
             "text": p.text,
         }
 
@@ -152,6 +163,7 @@ class Hit:
             "text": p.text,
             "dense": round(self.dense, 4),
             "lexical": round(self.lexical, 4),
+            "weak": self.weak,
         }
 
 
@@ -164,8 +176,19 @@ class SearchResult:
     truncated: bool = False
     notes: tuple[str, ...] = field(default=())
 
+    @property
+    def scale(self) -> str:
+        """What the score means in this result's mode, for a header."""
+        return SCALES[self.mode]
+
     def to_dict(self) -> dict:
-        return {"query": self.query, "mode": self.mode, "results": [h.to_dict() for h in self.hits]}
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "score": self.scale,
+            "weak_below": WEAK_BELOW[self.mode],
+            "results": [h.to_dict() for h in self.hits],
+        }
 
     def to_records(self) -> list[dict]:
         """Flat rows, one per hit, each naming the query and mode."""
@@ -208,7 +231,9 @@ class Searcher:
             paragraph = paragraphs[rows[i]]
             spans = tuple(matching_spans(paragraph.text, query))
             passage = best_passage(paragraph.text, spans, query_vector, self._clause_vector)
-            hits.append(Hit(rank, float(scores[i]), paragraph, float(dense[i]), float(lexical[i]), spans, passage))
+            score = float(np.clip(scores[i], 0.0, 1.0))
+            weak = score < WEAK_BELOW[mode]
+            hits.append(Hit(rank, score, paragraph, float(dense[i]), float(lexical[i]), spans, passage, weak))
         return SearchResult(query, mode, hits, int(allowed.size), truncated, notes)
 
     def _clause_vector(self, clause: str) -> np.ndarray | None:
@@ -250,12 +275,14 @@ class Searcher:
         return np.unique(ids[0][ids[0] >= 0])
 
     def _fuse(self, mode: Mode, dense: np.ndarray, lexical: np.ndarray, query: str) -> np.ndarray:
+        """Ranking scores on the 0–1 scale of SCALES (a cosine can still fall below 0; hits show it clipped)."""
         if mode == "dense":
             return dense
-        if mode == "lexical":
-            return lexical
         ceiling = self.index.lexical.ceiling(query)
-        return dense + self.lexical_weight * (lexical / ceiling if ceiling > 0 else lexical)
+        share = lexical / ceiling if ceiling > 0 else np.zeros_like(lexical)
+        if mode == "lexical":
+            return share
+        return (dense + self.lexical_weight * share) / (1.0 + self.lexical_weight)
 
 
 def check_query(query: str) -> None:

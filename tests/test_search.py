@@ -172,3 +172,13 @@ def test_dir_lists_the_lazy_public_api():
     import semsearch
 
     assert {"Searcher", "Filters", "build_index", "find_duplicates", "load_corpus"} <= set(dir(semsearch))
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_every_mode_scores_on_zero_to_one_and_marks_weak_hits(searcher, mode):
+    from semsearch.search import WEAK_BELOW
+
+    result = searcher.search("work of the working group", k=20, mode=mode)
+    assert all(0.0 <= h.score <= 1.0 for h in result.hits)
+    assert all(h.weak == (h.score < WEAK_BELOW[mode]) for h in result.hits)
+    assert result.to_dict()["score"] == result.scale and result.to_dict()["weak_below"] == WEAK_BELOW[mode]
