@@ -116,7 +116,7 @@ def reading_warning(document: Document) -> str | None:
     """A one-line warning when a document was read poorly: few paragraphs, or much text left outside them."""
     outside = sum(len(p.text) for p in document.pieces if p.role == "heading")
     inside = sum(len(p.text) for p in document.pieces if p.role in ("paragraph", "footnote"))
-    if inside + outside and inside / (inside + outside) < MIN_TEXT_SHARE:
+    if outside > 1_000 and inside / (inside + outside) < MIN_TEXT_SHARE:
         return (
             f"{document.source}: only {inside / (inside + outside):.0%} of its text is in paragraphs; "
             "check it with: semsearch corpus PATH --json"

@@ -134,9 +134,12 @@ def _logical_lines(lines: Sequence[Line], skip: dict[int, str]) -> Iterator[_Log
         if held is not None:
             if not line:
                 continue
-            yield _Logical(held[0], f"{held[1]} {line}", source)
+            if source.kind == "text":
+                yield _Logical(held[0], f"{held[1]} {line}", source)
+                held = None
+                continue
+            yield _Logical(held[0], held[1], lines[held[0] - 1])
             held = None
-            continue
         if source.kind == "text" and _LABEL_ALONE.match(line):
             held = (index + 1, line)
             continue
@@ -434,7 +437,9 @@ def _handle_line(state: _State, item: _Logical, number: str | None) -> None:
     line, text = item.line, item.text
     if item.source.kind == "footnote":
         state.pieces.append(Piece(line, "footnote", clean_text(text)))
-        if state.open_paragraph is not None:
+        if state.open_paragraph is not None and not _FOOTNOTE_MARK.match(text):
+            # A note with a mark goes to the paragraph that cites it (below); one without, to the paragraph the
+            # page's text was in when the note was printed.
             state.open_paragraph["notes"].append(clean_text(text))
         return
     if item.source.kind != "text":
@@ -509,7 +514,7 @@ def _front_heading_as_section(state: _State) -> None:
 def _is_next_section(state: _State, numeral: str) -> bool:
     if not is_roman(numeral):
         return False
-    if state.section is None or not state.section.numeral:
+    if state.section is None or not is_roman(state.section.numeral):
         return True
     return roman_value(numeral) == roman_value(state.section.numeral) + 1
 

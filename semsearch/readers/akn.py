@@ -32,7 +32,7 @@ def _text(element, skip: frozenset[str] = frozenset({"num", "authorialNote"})) -
     parts: list[str] = []
 
     def walk(node) -> None:
-        if _local(node.tag) in skip:
+        if node is not element and _local(node.tag) in skip:
             if node.tail:
                 parts.append(node.tail)
             return

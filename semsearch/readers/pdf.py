@@ -34,22 +34,29 @@ def read(data: bytes) -> Layout:
     try:
         if len(pdf) > _MAX_PAGES:
             raise ReaderError(f"{len(pdf)} pages is more than the {_MAX_PAGES}-page limit; split the file")
-        lines: list[Line] = []
+        pages = []
         for number in range(len(pdf)):
             page = pdf[number]
-            lines += _page_lines(page, number + 1, raw)
-            lines.append(Line("", "blank", page=number + 1))
+            rows = _page_rows(page)
+            pages.append((rows, _footnote_rule(page, raw, rows)))
             page.close()
     except pdfium.PdfiumError as error:
         raise ReaderError(f"a page cannot be read ({error}); the PDF may be damaged") from None
     finally:
         pdf.close()
+    # The usual line spacing, over the whole document: a short page's few gaps would say little.
+    pitch = median([a[0] - b[0] for rows, _ in pages for a, b in pairwise(rows) if a[0] > b[0]] or [0.0])
+    lines: list[Line] = []
+    for number, (rows, rule) in enumerate(pages, start=1):
+        lines += _page_lines(rows, rule, pitch, number)
+        lines.append(Line("", "blank", page=number))
     if not any(line.text.strip() for line in lines):
         raise ReaderError("no text layer: run OCR first (e.g. ocrmypdf)")
     return Layout(tuple(lines), paged=True)
 
 
-def _page_lines(page, number: int, raw) -> list[Line]:
+def _page_rows(page) -> list[tuple[float, float, float, str]]:
+    """The page's text as rows (bottom, height, font size, text), top to bottom."""
     textpage = page.get_textpage()
     text = textpage.get_text_range()
     runs = []
@@ -59,20 +66,29 @@ def _page_lines(page, number: int, raw) -> list[Line]:
             continue
         start = match.start(1) + (len(line) - len(line.lstrip()))
         left, bottom, _, top = textpage.get_charbox(start)
-        size = raw.FPDFText_GetFontSize(textpage.raw, start)
+        size = _font_size(textpage, start)
         hyphen = match.group(2) == "\ufffe"
         runs.append((left, bottom, max(top, bottom + 1), size, line.strip() + ("-" if hyphen else "")))
     textpage.close()
-    rows = _rows(runs)
-    rule = _footnote_rule(page, raw, rows)
-    pitch = median([a[0] - b[0] for a, b in pairwise(rows)] or [0.0])
+    return _rows(runs)
+
+
+def _font_size(textpage, index: int) -> float:
+    import pypdfium2.raw as raw
+
+    return float(raw.FPDFText_GetFontSize(textpage.raw, index))
+
+
+def _page_lines(rows: list[tuple[float, float, float, str]], rule: float | None, pitch: float, page: int) -> list[Line]:
+    """A page's rows as lines: a gap well over the usual line spacing is a blank line (a block break), and rows
+    under the footnote rule are footnotes."""
     lines: list[Line] = []
     previous_bottom = None
     for bottom, height, _, text in rows:
         if previous_bottom is not None and pitch and previous_bottom - bottom > max(1.6 * pitch, 1.6 * height):
-            lines.append(Line("", "blank", page=number))
+            lines.append(Line("", "blank", page=page))
         kind = "footnote" if rule is not None and bottom + height <= rule else "text"
-        lines.append(Line(text, kind, page=number))
+        lines.append(Line(text, kind, page=page))
         previous_bottom = bottom
     return lines
 
