@@ -2,22 +2,33 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test install lint bench fuzz clean browser
+.PHONY: demo test install lint bench fuzz clean browser notebooks
 
-$(STAMP): pyproject.toml
+# The runtime alone (what `make demo` needs), then the test extras on top (what `make test` needs).
+$(RUNTIME): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# JupyterLab and pandas, then the notebooks in a browser.
+notebooks: $(RUNTIME)
+	$(PY) -m pip install --quiet -e '.[notebooks]'
+	$(BIN)/jupyter lab notebooks/
 
 # Headless Chromium (Debian's package) for the HTML report tests.
 browser:
@@ -25,7 +36,7 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-demo: install
+demo: $(RUNTIME)
 	$(BIN)/semsearch index corpus/
 	$(BIN)/semsearch query "import marking"
 	$(BIN)/semsearch duplicates --top 5
