@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.corpus import paragraph_row
+from semsearch.decisions import Decision, Review, Verdict, is_decisions_line
 from semsearch.dedup import DuplicateReport, first_occurrences, held_as
+from semsearch.errors import QueryError
+from semsearch.index import Index
 from semsearch.labels import read_labelled
 
 
@@ -32,12 +35,32 @@ class CalibrationRow:
     negatives_flagged: int  # labelled hard negatives flagged
 
 
-def load_pairs(path: Path | str) -> list[LabelledPair]:
-    return read_labelled(
+def load_pairs(path: Path | str, index: Index | None = None) -> list[LabelledPair]:
+    """Hand-labelled pairs, or an analyst's decisions file (the HTML report's export): there a confirmed pair is a
+    duplicate and a rejected one a negative, found in `index` by content hash; unsure and stale decisions are left
+    out. So an analyst's own reviews re-tune the threshold for their corpus."""
+    lines = read_labelled(
         path,
-        lambda d: LabelledPair(str(d["a"]), str(d["b"]), d["label"] == "duplicate", d.get("doc")),
-        '{"a": …, "b": …, "label": "duplicate"|"negative"}',
+        lambda d: (
+            Decision.from_dict(d)
+            if is_decisions_line(d)
+            else LabelledPair(str(d["a"]), str(d["b"]), d["label"] == "duplicate", d.get("doc"))
+        ),
+        '{"a": …, "b": …, "label": "duplicate"|"negative"} or a decision',
     )
+    pairs = [line for line in lines if isinstance(line, LabelledPair)]
+    decisions = [line for line in lines if isinstance(line, Decision)]
+    if not decisions:
+        return pairs
+    if index is None:
+        raise QueryError(f"{path}: a decisions file needs the index its pairs are in")
+    review = Review.of(decisions, index.paragraphs, index.hashes)
+    verdicts: tuple[tuple[Verdict, bool], ...] = (("confirmed", True), ("rejected", False))
+    for verdict, duplicate in verdicts:
+        for i, j in review.rows(verdict):
+            a, b = index.paragraphs[i], index.paragraphs[j]
+            pairs.append(LabelledPair(f"{a.doc}:{a.number}", f"{b.doc}:{b.number}", duplicate))
+    return pairs
 
 
 def calibrate(
