@@ -71,7 +71,8 @@ def summary_line(report: DuplicateReport) -> str:
     if report.rejected:
         notes.append(f"{len(report.rejected)} rejected on review and left out")
     if report.review.stale:
-        notes.append(f"{len(report.review.stale)} stale decisions")
+        count = len(report.review.stale)
+        notes.append(f"{count} stale decision{'s' if count != 1 else ''}")
     return (
         f"{repeated} of {total} paragraphs repeat an earlier recommendation, in {len(report.groups)} groups "
         f"({len(report.pairs)} flagged pairs at threshold {report.threshold:.2f}{preset}"

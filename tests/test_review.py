@@ -191,8 +191,11 @@ def test_duplicates_applies_and_keeps_a_decisions_file_and_calibrates_on_it(tmp_
         ("alpha:2", "beta:1", False),  # beta:1 is alpha:1 word for word: the same two texts, the same decision
     ]
     report = find_duplicates(open_index(tmp_path / "index"), EVERY_PAIR)
-    (row,) = calibrate(report, labelled, thresholds=[0.5])
-    assert (row.recall, row.negatives_flagged) == (1.0, 0)
+    low, high = calibrate(report, labelled, thresholds=[-1.0, 0.5])
+    # precision among the reviewed pairs: the analyst judged those, not the other 9 flagged at -1 (pairs of texts,
+    # so the 15 pairs of six paragraphs, one a copy of another, count 11, and the two rejections one)
+    assert (low.flagged, low.recall, low.negatives_flagged, low.precision) == (11, 1.0, 1, 0.5)
+    assert (high.recall, high.negatives_flagged, high.precision) == (1.0, 0, 1.0)
     calibrated = run("duplicates", "--calibrate", str(path), cwd=tmp_path)
     assert calibrated.returncode == 0 and "precision" in calibrated.stdout
     with pytest.raises(QueryError, match="needs the index"):
