@@ -205,9 +205,7 @@ class DuplicateReport:
         confirmed = np.array([k for k in self.review.rows("confirmed") if k not in seen], dtype=np.int64).reshape(-1, 2)
         self.added = self._scored(confirmed[:, 0], confirmed[:, 1])
         listed += self.added
-        self.pairs = sorted(
-            (replace(p, decision=self.review.of_rows(*self._rows(p))) for p in listed), key=lambda p: -p.score
-        )
+        self.pairs = sorted((self._with_decision(p) for p in listed), key=lambda p: -p.score)
         self.groups = group_pairs([p for p in self.pairs if p.held_as is None], self.scorer, self.threshold)
         group_of_member = {m.key: n for n, g in enumerate(self.groups, start=1) for m in g.members}
         self.group_of = {
@@ -219,6 +217,10 @@ class DuplicateReport:
 
     def _rows(self, pair: PairScore) -> tuple[int, int]:
         return self.scorer.row_of[pair.a.key], self.scorer.row_of[pair.b.key]
+
+    def _with_decision(self, pair: PairScore) -> PairScore:
+        decision = self.review.of_rows(*self._rows(pair))
+        return pair if decision is None else replace(pair, decision=decision)
 
     def _decided(self, pair: PairScore) -> str | None:
         decision = self.review.of_rows(*self._rows(pair))
@@ -299,7 +301,7 @@ class DuplicateReport:
         if i == j:
             raise QueryError(f"{a} and {b} are the same paragraph ({self.naming.mark(paragraphs[i])}); name two")
         (pair,) = self._scored(np.array([i]), np.array([j]))
-        return replace(pair, decision=self.review.of_rows(i, j))
+        return self._with_decision(pair)
 
     def status(self, pair: PairScore) -> PairStatus:
         i, j = self._rows(pair)

@@ -61,8 +61,9 @@ article[data-state=confirmed]{box-shadow:inset 4px 0 #2a7}article[data-state=rej
 article[data-state=unsure]{box-shadow:inset 4px 0 #d90}
 [hidden]{display:none!important}
 @media (max-width:40rem){.sides{grid-template-columns:1fr}dl.about{grid-template-columns:1fr}body{padding:0 .5rem}}
-@media print{nav#toc,.controls,.review{display:none!important}body{max-width:none;font-size:10.5pt;padding:0}
-.group{border:none;padding:0;margin:0 0 1rem}article.pair{break-inside:avoid}h2,h3{break-after:avoid}
+@media print{nav#toc,.controls,.review,.members{display:none!important}body{max-width:none;font-size:9.5pt;padding:0}
+.group{border:none;padding:0;margin:0 0 1rem;break-inside:avoid-page}article.pair{break-inside:avoid}
+h2,h3{break-after:avoid}
 a{color:inherit;text-decoration:none}.sides>div{background:none;border:1px solid #ddd}}
 """
 

@@ -220,3 +220,14 @@ def test_a_partial_repeat_shows_the_words_it_repeats(duplicates):
         assert {part.short.key, part.long.key} == set(pair.keys) and part.share > 0.5
     (pair,) = [p for p in partial if {p.a.number, p.b.number} == {"118", "133"}]
     assert pair.match.cosine < 0.2 < 0.9 < pair.repeated_part.share, "the closest clauses by cosine were a poor pick"
+
+
+def test_past_a_limit_the_pairs_copies_imply_are_counted_not_listed(duplicates, index):
+    capped = find_duplicates(index, DedupConfig(max_implied=1), scorer=duplicates.scorer)
+    assert (capped.implied, capped.implied_left_out, len(capped.pairs)) == ([], 2, len(duplicates.pairs) - 2)
+    from semsearch.report import summary_line
+
+    assert "2 more implied by word-for-word copies, not listed one by one" in summary_line(capped)
+    explained = capped.explain(capped.pair("20", "22"))
+    assert explained.startswith("¶20 and ¶22: flagged") and "listed      no" in explained
+    assert "not listed one by one" in explained

@@ -200,3 +200,7 @@ def test_duplicates_applies_and_keeps_a_decisions_file_and_calibrates_on_it(tmp_
     assert calibrated.returncode == 0 and "precision" in calibrated.stdout
     with pytest.raises(QueryError, match="needs the index"):
         load_pairs(path)
+    (tmp_path / "corpus" / "alpha.txt").write_text(ALPHA.replace("at least ten years", "at least five years"), "utf-8")
+    terminal = " ".join(run("duplicates", "--threshold", "0.0", "--no-diff", cwd=tmp_path).stdout.split())
+    assert "1 stale decision)." in terminal and "Stale decisions" in terminal
+    assert "¶alpha:1–¶alpha:2 was rejected" in terminal and "the text of ¶alpha:2 changed since" in terminal
