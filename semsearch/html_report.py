@@ -29,6 +29,7 @@ from semsearch.report import (
     pair_notes,
     repeated_part_line,
     repeats_table,
+    section_label,
     stale_lines,
     summary_line,
 )
@@ -196,11 +197,8 @@ def _diff(ops: list[DiffOp]) -> tuple[str, str]:
     return " ".join(left), " ".join(right)
 
 
-def _section(paragraph: Paragraph) -> str:
-    return paragraph.section.short if paragraph.section else "—"
-
-
 def _meeting(paragraph: Paragraph) -> str:
+    """As the meeting filter names it (a missing meeting in words, the filter's option for it)."""
     return str(paragraph.meeting) if paragraph.meeting else "no meeting"
 
 
@@ -209,7 +207,7 @@ def _data(pair: PairScore) -> str:
     hashes = {"a": content_hash(pair.a.text), "b": content_hash(pair.b.text)}
     fields = {
         "pair": ":".join(sorted(hashes.values())),
-        "section": "|".join(dict.fromkeys((_section(pair.a), _section(pair.b)))),
+        "section": "|".join(dict.fromkeys((section_label(pair.a), section_label(pair.b)))),
         "meeting": "|".join(dict.fromkeys((_meeting(pair.a), _meeting(pair.b)))),
         "kind": pair.kind,
         "state": pair.decision.decision if pair.decision else "unreviewed",
@@ -230,7 +228,8 @@ def _pair(pair: PairScore, anchors: _Anchors, number: int) -> str:
         for state, label in (("confirmed", "Confirm"), ("rejected", "Reject"), ("unsure", "Unsure"))
     )
     sides = "".join(
-        f"<div{anchors.place(p)}><b>{_e(naming.mark(p))}</b> · {_e(_meeting(p))} · {_e(_section(p))}<br>{text}</div>"
+        f"<div{anchors.place(p)}><b>{_e(naming.mark(p))}</b> · {_e(_meeting(p))} · {_e(section_label(p))}<br>"
+        f"{text}</div>"
         for p, text in ((pair.a, left), (pair.b, right))
     )
     return (
@@ -267,7 +266,7 @@ def _controls(report: DuplicateReport) -> str:
     meeting_values = [labels[m] for m in meetings] + (["no meeting"] if any(not p.meeting for p in paragraphs) else [])
     return (
         '<div class="controls" role="search">'
-        + _options("section", "Section", list(dict.fromkeys(_section(p) for p in paragraphs)))
+        + _options("section", "Section", list(dict.fromkeys(section_label(p) for p in paragraphs)))
         + _options("meeting", "Meeting", meeting_values)
         + _options("kind", "Kind", ["verbatim", "paraphrase", "partial"])
         + _options("state", "Review", list(STATES))
@@ -299,7 +298,7 @@ def _group(report: DuplicateReport, number: int, anchors: _Anchors, numbering: d
     title = ", ".join(member_label(p, naming) for p in group.members)
     members = "".join(
         f'<li{anchors.place(p)}><a href="#{anchors.of(p)}">{_e(naming.mark(p))}</a> · {_e(_meeting(p))} · '
-        f"{_e(_section(p))}</li>"
+        f"{_e(section_label(p))}</li>"
         for p in group.members
     )
     pairs = "".join(_pair(p, anchors, numbering[p.keys]) for p in report.pairs_of(number))

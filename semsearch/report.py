@@ -25,12 +25,9 @@ Format = Literal["md", "html", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("md", "html", "csv", "json")
 
 
-def _section(paragraph: Paragraph) -> str:
+def section_label(paragraph: Paragraph) -> str:
+    """A paragraph's section as narrow views show it (without the genre's lead-in)."""
     return paragraph.section.short if paragraph.section else "—"
-
-
-def _meeting(paragraph: Paragraph) -> str:
-    return str(paragraph.meeting) if paragraph.meeting else "—"
 
 
 def meeting_labels(report: DuplicateReport) -> dict[int | None, str]:
@@ -44,8 +41,8 @@ def meeting_labels(report: DuplicateReport) -> dict[int | None, str]:
 def repeats_table(report: DuplicateReport) -> tuple[list[str], list[int | None], dict[tuple[str, int | None], int]]:
     """Counts of paragraphs that repeat an earlier recommendation, by section × meeting."""
     repeated = report.repeated_paragraphs
-    counts = Counter((_section(p), p.meeting.ordinal if p.meeting else None) for p in repeated)
-    sections = list(dict.fromkeys(_section(p) for p in report.scorer.index.paragraphs))
+    counts = Counter((section_label(p), p.meeting.ordinal if p.meeting else None) for p in repeated)
+    sections = list(dict.fromkeys(section_label(p) for p in report.scorer.index.paragraphs))
     meetings = sorted({m for _, m in counts if m is not None}) + ([None] if any(m is None for _, m in counts) else [])
     return sections, meetings, counts
 

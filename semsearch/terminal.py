@@ -23,6 +23,7 @@ from semsearch.report import (
     UNGROUPED_TITLE,
     pair_notes,
     repeated_part_line,
+    section_label,
     stale_lines,
 )
 from semsearch.search import SearchResult
@@ -48,10 +49,6 @@ def plain(text: str, style: str = "") -> Text:
 
 def meeting_label(paragraph: Paragraph) -> str:
     return str(paragraph.meeting) if paragraph.meeting else "—"
-
-
-def section_label(paragraph: Paragraph) -> str:
-    return paragraph.section.short if paragraph.section else "—"
 
 
 def shorten(text: str, width: int) -> str:
