@@ -123,7 +123,7 @@ def query(
     from semsearch.terminal import results_table
 
     if result.hits:
-        _console().print(results_table(result))
+        _console().print(results_table(result, naming))
 
 
 @app.command()
@@ -248,8 +248,11 @@ def shell(
     history = Path(os.environ.get("SEMSEARCH_HISTORY", Path.home() / ".semsearch_history"))
     if readline is not None and history.exists():
         readline.read_history_file(history)
+    from semsearch.naming import Naming
+
     searcher = Searcher(_open(index_dir, no_rebuild))
     searcher.index.query_encoder()
+    naming = Naming.of_index(searcher.index.manifest, searcher.index.paragraphs)
     console = _console()
     console.print("Type a query, :k N, :mode dense|lexical|hybrid, or :quit.", style="dim")
     while True:
@@ -268,7 +271,7 @@ def shell(
         if not line:
             continue
         try:
-            console.print(results_table(searcher.search(line, k=k, mode=mode)))  # type: ignore[arg-type]
+            console.print(results_table(searcher.search(line, k=k, mode=mode), naming))  # type: ignore[arg-type]
         except SemsearchError as error:
             console.print(f"error: {error}", style="red", markup=False)
     if readline is not None:

@@ -67,7 +67,7 @@ def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = 170) -> Te
     return piece
 
 
-def results_table(result: SearchResult) -> Table:
+def results_table(result: SearchResult, naming: Naming) -> Table:
     table = Table(title=plain(f"“{result.query}” — {result.mode}"), title_justify="left", expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
@@ -80,7 +80,7 @@ def results_table(result: SearchResult) -> Table:
         section = plain(shorten(section_label(p), 34))
         if p.subtheme:
             section.append(plain(f"\n{shorten(p.subtheme, 34)}", style="dim"))
-        number = plain(p.number if len(result.hits) and _single_doc(result) else f"{p.doc}:{p.number}")
+        number = plain(p.number if _single_doc(result) else naming.ref(p))
         table.add_row(
             str(hit.rank),
             f"{hit.score:.3f}",

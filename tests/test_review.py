@@ -113,6 +113,8 @@ def test_the_command_line_names_documents_and_reads_doc_number(two):
     assert "Group 1: ¶alpha:1 · 1st (2012), ¶beta:1 · 1st (2012)" in terminal and "¶beta:1 repeats ¶alpha:1" in terminal
     found = json.loads(run("query", "mark imported firearms", "--doc", "beta", "--json", cwd=two).stdout)
     assert {r["doc"] for r in found["results"]} == {"beta"}
+    table = run("query", "mark imported firearms", "-k", "2", cwd=two).stdout
+    assert "alpha:1" in table and "beta:1" in table, "hits from two documents are named DOC:NUMBER"
 
 
 def decision(pair: dict, verdict: str, note: str = "", time: str = "2026-01-01T00:00:00.000Z") -> dict:
