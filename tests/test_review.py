@@ -206,3 +206,33 @@ def test_duplicates_applies_and_keeps_a_decisions_file_and_calibrates_on_it(tmp_
     terminal = " ".join(run("duplicates", "--threshold", "0.0", "--no-diff", cwd=tmp_path).stdout.split())
     assert "1 stale decision)." in terminal and "Stale decisions" in terminal
     assert "¶alpha:1–¶alpha:2 was rejected" in terminal and "the text of ¶alpha:2 changed since" in terminal
+
+
+def test_decisions_exported_from_the_page_are_applied_by_the_command_line(two, tmp_path):
+    """The round trip through the browser: the export of the HTML report is what --decisions reads."""
+    import shutil
+
+    from .browser import Browser
+
+    shutil.copytree(two, tmp_path / "work")
+    work = tmp_path / "work"
+    assert run("duplicates", "--threshold", "0.3", "--format", "html", "-o", "review.html", cwd=work).returncode == 0
+    before = json.loads(run("duplicates", "--threshold", "0.3", "--json", cwd=work).stdout)["pairs"]
+    assert len(before) >= 2, "the test needs two pairs to decide on"
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.open(work / "review.html")
+        browser.evaluate("document.querySelector('#pair-1 button[data-decision=rejected]').click()")
+        browser.evaluate("document.querySelector('#pair-2 button[data-decision=confirmed]').click()")
+        browser.allow_downloads(tmp_path / "downloads")
+        browser.evaluate("document.getElementById('export').click()")
+        while browser.wait_for("Browser.downloadProgress")["params"]["state"] != "completed":
+            pass
+        assert browser.errors() == [] and browser.requests() == []
+    finally:
+        browser.close()
+    exported = tmp_path / "downloads" / "decisions.jsonl"
+    applied = run("duplicates", "--threshold", "0.3", "--decisions", str(exported), "--json", cwd=work)
+    after = {(p["a"]["ref"], p["b"]["ref"]): p["decision"] for p in json.loads(applied.stdout)["pairs"]}
+    rejected, confirmed = ((p["a"]["ref"], p["b"]["ref"]) for p in before[:2])
+    assert rejected not in after and after[confirmed] == "confirmed" and len(after) == len(before) - 1
