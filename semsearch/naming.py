@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from semsearch.corpus import Corpus, Paragraph, find_paragraph, paragraph_row, resolve_document
 
@@ -63,11 +64,19 @@ class Naming:
     def symbols(self) -> dict[str, str | None]:
         return {doc: info.symbol for doc, info in self.documents.items()}
 
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        counts = Counter(info.symbol.casefold() for info in self.documents.values() if info.symbol)
+        return {
+            doc: info.symbol
+            if info.symbol and counts[info.symbol.casefold()] == 1 and info.symbol not in self.documents
+            else doc
+            for doc, info in self.documents.items()
+        }
+
     def label(self, doc: str) -> str:
         """The document's symbol where it names no other document, else its id: what `DOC:` is written with."""
-        symbol = self.documents[doc].symbol if doc in self.documents else None
-        counts = Counter(info.symbol.casefold() for info in self.documents.values() if info.symbol)
-        return symbol if symbol and counts[symbol.casefold()] == 1 and symbol not in self.documents else doc
+        return self._labels.get(doc, doc)
 
     def ref(self, paragraph: Paragraph) -> str:
         """`DOC:NUMBER` with several documents, the number alone with one: what `show` reads back."""
