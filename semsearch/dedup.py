@@ -198,14 +198,14 @@ class DuplicateReport:
 
     def __post_init__(self) -> None:
         flagged = self.candidates.pairs(self.threshold)
-        flagged += self._implied(flagged)
-        self.rejected = [p for p in flagged if self._decided(p) == "rejected"]
-        listed = [p for p in flagged if self._decided(p) != "rejected"]
+        flagged = [self._with_decision(p) for p in flagged + self._implied(flagged)]
+        self.rejected = [p for p in flagged if p.decision is not None and p.decision.decision == "rejected"]
         seen = {_key(*self._rows(p)) for p in flagged}
         confirmed = np.array([k for k in self.review.rows("confirmed") if k not in seen], dtype=np.int64).reshape(-1, 2)
-        self.added = self._scored(confirmed[:, 0], confirmed[:, 1])
-        listed += self.added
-        self.pairs = sorted((self._with_decision(p) for p in listed), key=lambda p: -p.score)
+        self.added = [self._with_decision(p) for p in self._scored(confirmed[:, 0], confirmed[:, 1])]
+        left_out = {p.keys for p in self.rejected}
+        listed = [p for p in flagged if p.keys not in left_out] + self.added
+        self.pairs = sorted(listed, key=lambda p: -p.score)
         self.groups = group_pairs([p for p in self.pairs if p.held_as is None], self.scorer, self.threshold)
         group_of_member = {m.key: n for n, g in enumerate(self.groups, start=1) for m in g.members}
         self.group_of = {
@@ -221,10 +221,6 @@ class DuplicateReport:
     def _with_decision(self, pair: PairScore) -> PairScore:
         decision = self.review.of_rows(*self._rows(pair))
         return pair if decision is None else replace(pair, decision=decision)
-
-    def _decided(self, pair: PairScore) -> str | None:
-        decision = self.review.of_rows(*self._rows(pair))
-        return decision.decision if decision else None
 
     @cached_property
     def _first(self) -> list[int]:
