@@ -27,6 +27,9 @@ _EXPORTS = {
     "load_corpus": "semsearch.corpus",
     "parse_text": "semsearch.corpus",
     "read_document": "semsearch.corpus",
+    "Decision": "semsearch.decisions",
+    "Review": "semsearch.decisions",
+    "read_decisions": "semsearch.decisions",
     "DedupConfig": "semsearch.dedup",
     "DuplicateGroup": "semsearch.dedup",
     "DuplicateReport": "semsearch.dedup",
@@ -44,6 +47,7 @@ _EXPORTS = {
     "Evaluation": "semsearch.evaluation",
     "evaluate": "semsearch.evaluation",
     "load_queries": "semsearch.evaluation",
+    "Naming": "semsearch.naming",
     "BuildReport": "semsearch.index",
     "Index": "semsearch.index",
     "IndexConfig": "semsearch.index",
@@ -62,12 +66,14 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from semsearch.calibration import CalibrationRow, LabelledPair, calibrate, load_pairs
     from semsearch.corpus import Corpus, Document, Meeting, Paragraph, Section, load_corpus, parse_text, read_document
+    from semsearch.decisions import Decision, Review, read_decisions
     from semsearch.dedup import PRESETS, DedupConfig, DuplicateGroup, DuplicateReport, PairScore, find_duplicates
     from semsearch.encoder import Encoder, OnnxEncoder, SentenceTransformerEncoder, resolve_model
     from semsearch.errors import SemsearchError
     from semsearch.evaluation import Evaluation, evaluate, load_queries
     from semsearch.evidence import ClauseMatch, Evidence, Weights
     from semsearch.index import BuildReport, Index, IndexConfig, build_index, ensure_index, open_index
+    from semsearch.naming import Naming
     from semsearch.report import render, write_atomic
     from semsearch.search import Filters, Hit, Searcher, SearchResult
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.corpus import paragraph_row
+from semsearch.decisions import Decision, Review, Verdict, is_decisions_line
 from semsearch.dedup import DuplicateReport, first_occurrences, held_as
+from semsearch.errors import QueryError
+from semsearch.index import Index
 from semsearch.labels import read_labelled
 
 
@@ -20,6 +23,7 @@ class LabelledPair:
     b: str
     duplicate: bool
     doc: str | None = None
+    reviewed: bool = False  # from an analyst's decision on a flagged pair, not from a labelling of the whole corpus
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,32 @@ class CalibrationRow:
     negatives_flagged: int  # labelled hard negatives flagged
 
 
-def load_pairs(path: Path | str) -> list[LabelledPair]:
-    return read_labelled(
+def load_pairs(path: Path | str, index: Index | None = None) -> list[LabelledPair]:
+    """Hand-labelled pairs, or an analyst's decisions file (the HTML report's export): there a confirmed pair is a
+    duplicate and a rejected one a negative, found in `index` by content hash; unsure and stale decisions are left
+    out. So an analyst's own reviews re-tune the threshold for their corpus."""
+    lines = read_labelled(
         path,
-        lambda d: LabelledPair(str(d["a"]), str(d["b"]), d["label"] == "duplicate", d.get("doc")),
-        '{"a": …, "b": …, "label": "duplicate"|"negative"}',
+        lambda d: (
+            Decision.from_dict(d)
+            if is_decisions_line(d)
+            else LabelledPair(str(d["a"]), str(d["b"]), d["label"] == "duplicate", d.get("doc"))
+        ),
+        '{"a": …, "b": …, "label": "duplicate"|"negative"} or a decision',
     )
+    pairs = [line for line in lines if isinstance(line, LabelledPair)]
+    decisions = [line for line in lines if isinstance(line, Decision)]
+    if not decisions:
+        return pairs
+    if index is None:
+        raise QueryError(f"{path}: a decisions file needs the index its pairs are in")
+    review = Review.of(decisions, index.paragraphs, index.hashes)
+    verdicts: tuple[tuple[Verdict, bool], ...] = (("confirmed", True), ("rejected", False))
+    for verdict, duplicate in verdicts:
+        for i, j in review.rows(verdict):
+            a, b = index.paragraphs[i], index.paragraphs[j]
+            pairs.append(LabelledPair(f"{a.doc}:{a.number}", f"{b.doc}:{b.number}", duplicate, reviewed=True))
+    return pairs
 
 
 def calibrate(
@@ -47,7 +71,9 @@ def calibrate(
     thresholds: Sequence[float] | None = None,
 ) -> list[CalibrationRow]:
     """Precision and recall at each threshold, taking the labelled duplicates as the complete set: every other
-    flagged pair counts against precision. Also counts how many labelled hard negatives get flagged."""
+    flagged pair counts against precision. Also counts how many labelled hard negatives get flagged. An analyst's
+    decisions cover only the pairs they reviewed, so when every labelled pair is one, precision is the share of
+    reviewed pairs flagged that were confirmed."""
     paragraphs = report.scorer.index.paragraphs
     first = first_occurrences(paragraphs)
 
@@ -59,6 +85,7 @@ def calibrate(
         }
 
     positives, negatives = keys(True), keys(False)
+    reviewed_only = all(p.reviewed for p in labelled)
     candidates = report.candidates
     columns = zip(candidates.a.tolist(), candidates.b.tolist(), candidates.scores.tolist(), strict=True)
     candidate_scores = {held_as(first, a, b): s for a, b, s in columns}
@@ -69,9 +96,10 @@ def calibrate(
     for threshold in grid:
         flagged = {k for k, s in candidate_scores.items() if s >= threshold}
         true = sum(1 for s in positive_scores if s >= threshold)
-        precision = true / len(flagged) if flagged else 1.0
+        hard = sum(1 for s in negative_scores if s >= threshold)
+        judged = true + hard if reviewed_only else len(flagged)
+        precision = true / judged if judged else 1.0
         recall = true / len(positives) if positives else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        hard = sum(1 for s in negative_scores if s >= threshold)
         rows.append(CalibrationRow(float(threshold), precision, recall, f1, len(flagged), hard))
     return rows

@@ -98,18 +98,24 @@ def query(
         list[str] | None, typer.Option(help="Only this section: numeral (V) or title words (marking).")
     ] = None,
     meeting: Annotated[list[str] | None, typer.Option(help="Only this meeting: ordinal (2) or year (2014).")] = None,
-    doc: Annotated[list[str] | None, typer.Option(help="Only this document id.")] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="Only this document (id or symbol).")] = None,
     mode: Annotated[str, typer.Option(help="dense, lexical or hybrid.")] = "hybrid",
     as_json: JsonFlag = False,
     index_dir: IndexDir = DEFAULT_INDEX,
     no_rebuild: NoRebuild = False,
 ) -> None:
     """Ranked paragraphs for a plain-language query."""
+    from semsearch.naming import Naming
     from semsearch.search import Filters, Searcher, check_query
 
     check_query(text)
     loaded = _open(index_dir, no_rebuild)
-    filters = Filters(sections=tuple(section or ()), meetings=tuple(meeting or ()), docs=tuple(doc or ()))
+    naming = Naming.of_index(loaded.manifest, loaded.paragraphs)
+    filters = Filters(
+        sections=tuple(section or ()),
+        meetings=tuple(meeting or ()),
+        docs=tuple(naming.resolve(d) for d in doc or ()),
+    )
     result = Searcher(loaded).search(text, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
     for note in result.notes:
         _say(note)
@@ -119,36 +125,59 @@ def query(
     from semsearch.terminal import results_table
 
     if result.hits:
-        _console().print(results_table(result))
+        _console().print(results_table(result, naming))
 
 
 @app.command()
 def show(
-    number: Annotated[str, typer.Argument(help="Paragraph number as printed, e.g. 52 or 115.3.")],
-    doc: Annotated[str | None, typer.Option(help="Document id, when several documents share numbers.")] = None,
+    number: Annotated[
+        str, typer.Argument(help="Paragraph number as printed (52, 115.3), or DOC:NUMBER when documents share numbers.")
+    ],
+    doc: Annotated[
+        str | None, typer.Option(help="Document id or symbol, when several documents share numbers.")
+    ] = None,
     neighbours: Annotated[int, typer.Option(help="How many nearest paragraphs to list.")] = 5,
     index_dir: IndexDir = DEFAULT_INDEX,
     no_rebuild: NoRebuild = False,
 ) -> None:
     """One paragraph with its metadata, nearest neighbours and flagged repeats."""
-    from semsearch.corpus import find_paragraph, load_corpus
+    from semsearch.corpus import load_corpus
     from semsearch.errors import IndexMissingError
+    from semsearch.naming import Naming
     from semsearch.terminal import paragraph_panel
 
     try:
         loaded = _open(index_dir, no_rebuild)
     except IndexMissingError:
-        paragraph = load_corpus([DEFAULT_CORPUS]).find(number, doc)
-        _console().print(paragraph_panel(paragraph))
+        corpus = load_corpus([DEFAULT_CORPUS])
+        naming = Naming.from_corpus(corpus)
+        _console().print(paragraph_panel(naming.find(corpus.paragraphs, number, doc), naming))
         return
     from semsearch.dedup import find_duplicates
     from semsearch.search import neighbours_of
 
-    paragraph = find_paragraph(loaded.paragraphs, number, doc)
+    naming = Naming.of_index(loaded.manifest, loaded.paragraphs)
+    paragraph = naming.find(loaded.paragraphs, number, doc)
     near = neighbours_of(loaded, paragraph, neighbours)
-    report = find_duplicates(loaded)
+    report = find_duplicates(loaded, review=_review(index_dir, loaded, None))
     repeats = report.repeats_of(paragraph)
-    _console().print(paragraph_panel(paragraph, near, [(p.paragraph, p.kind, p.score) for p in repeats]))
+    _console().print(paragraph_panel(paragraph, naming, near, [(p.paragraph, p.kind, p.score) for p in repeats]))
+
+
+def _review(index_dir: Path, loaded: Index, given: Path | None):
+    """The decisions kept beside the index, with those of `given` merged into them (and kept from now on)."""
+    from semsearch.decisions import KEPT, Review, latest, read_decisions, to_jsonl
+
+    kept_path = index_dir / KEPT
+    kept = read_decisions(kept_path) if kept_path.is_file() else []
+    if given is not None:
+        from semsearch.report import write_atomic
+
+        new = read_decisions(given)
+        kept = latest([*kept, *new])
+        write_atomic(kept_path, to_jsonl(kept))
+        _say(f"{len(new)} decisions from {given} applied and kept in {kept_path} ({len(kept)} in all)")
+    return Review.of(kept, loaded.paragraphs, loaded.hashes)
 
 
 @app.command("corpus")
@@ -225,8 +254,11 @@ def shell(
     history = Path(os.environ.get("SEMSEARCH_HISTORY", Path.home() / ".semsearch_history"))
     if readline is not None and history.exists():
         readline.read_history_file(history)
+    from semsearch.naming import Naming
+
     searcher = Searcher(_open(index_dir, no_rebuild))
     searcher.index.query_encoder()
+    naming = Naming.of_index(searcher.index.manifest, searcher.index.paragraphs)
     console = _console()
     console.print("Type a query, :k N, :mode dense|lexical|hybrid, or :quit.", style="dim")
     while True:
@@ -245,7 +277,7 @@ def shell(
         if not line:
             continue
         try:
-            console.print(results_table(searcher.search(line, k=k, mode=mode)))  # type: ignore[arg-type]
+            console.print(results_table(searcher.search(line, k=k, mode=mode), naming))  # type: ignore[arg-type]
         except SemsearchError as error:
             console.print(f"error: {error}", style="red", markup=False)
     if readline is not None:
@@ -264,20 +296,33 @@ def duplicates(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file (default: stdout).")] = None,
     as_json: JsonFlag = False,
     explain: Annotated[
-        tuple[str, str] | None, typer.Option(help="Say why two paragraphs are or are not flagged: --explain 16 20.")
+        tuple[str, str] | None,
+        typer.Option(help="Say why two paragraphs are or are not flagged: --explain 16 20 (or DOC:16 DOC:20)."),
+    ] = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            "--decisions",
+            help="Decisions exported from the HTML report (JSONL): applied, and kept in INDEX_DIR/decisions.jsonl.",
+        ),
     ] = None,
     calibrate_with: Annotated[
-        Path | None, typer.Option("--calibrate", help="Labelled pairs (JSONL): print precision/recall per threshold.")
+        Path | None,
+        typer.Option(
+            "--calibrate", help="Labelled pairs or a decisions file (JSONL): print precision/recall per threshold."
+        ),
     ] = None,
     top: Annotated[int | None, typer.Option(help="Show only the N largest groups in the terminal.")] = None,
     no_diff: Annotated[bool, typer.Option("--no-diff", help="Terminal view without word diffs.")] = False,
     doc: Annotated[
-        str | None, typer.Option(help="Document id for --explain when numbers repeat across documents.")
+        str | None, typer.Option(help="Document id or symbol for --explain when numbers repeat across documents.")
     ] = None,
     index_dir: IndexDir = DEFAULT_INDEX,
     no_rebuild: NoRebuild = False,
 ) -> None:
-    """Recommendations adopted again, verbatim or reworded, grouped, with the evidence for each flag."""
+    """Recommendations adopted again, verbatim or reworded, grouped, with the evidence for each flag.
+
+    Decisions kept in INDEX_DIR/decisions.jsonl are always applied: confirmed pairs are listed, rejected ones never."""
     from semsearch.dedup import DEFAULT_PRESET, DedupConfig, find_duplicates
 
     if fmt is not None and fmt not in ("md", "html", "csv", "json"):
@@ -286,16 +331,16 @@ def duplicates(
         raise typer.BadParameter("give --threshold or --preset, not both", param_hint="--preset")
     config = DedupConfig(threshold=threshold) if threshold is not None else DedupConfig.preset(preset or DEFAULT_PRESET)
     loaded = _open(index_dir, no_rebuild)
-    report = find_duplicates(loaded, config)
+    report = find_duplicates(loaded, config, review=_review(index_dir, loaded, decisions))
     console = _console()
     if explain is not None:
-        console.print(report.pair(*explain, doc).explain(config.threshold), markup=False)
+        console.print(report.explain(report.pair(*explain, doc)), markup=False)
         return
     if calibrate_with is not None:
         from semsearch.calibration import calibrate, load_pairs
         from semsearch.terminal import calibration_table
 
-        rows = calibrate(report, load_pairs(calibrate_with))
+        rows = calibrate(report, load_pairs(calibrate_with, loaded))
         console.print(calibration_table(rows, config.threshold))
         return
     if as_json or fmt is not None:
@@ -309,13 +354,15 @@ def duplicates(
             _say(f"{len(report.groups)} groups, {len(report.pairs)} pairs written to {output}")
         return
     from semsearch.report import summary_line
-    from semsearch.terminal import group_panel, ungrouped_panel
+    from semsearch.terminal import group_panel, stale_panel, ungrouped_panel
 
     console.print(summary_line(report), markup=False)
-    for number, group in enumerate(report.groups[:top], start=1):
-        console.print(group_panel(number, group, report.threshold, diffs=not no_diff))
+    for number in range(1, len(report.groups[:top]) + 1):
+        console.print(group_panel(report, number, diffs=not no_diff))
     if report.ungrouped and top is None:
         console.print(ungrouped_panel(report.ungrouped, diffs=not no_diff))
+    if report.review.stale:
+        console.print(stale_panel(report))
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -38,8 +38,10 @@ __all__ = [
     "paragraph_row",
     "parse_text",
     "read_document",
+    "resolve_document",
     "roman_value",
     "source_lines",
+    "split_reference",
 ]
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -70,20 +72,56 @@ class Corpus:
         return find_paragraph(self.paragraphs, number, doc)
 
 
-def find_paragraph(paragraphs: Sequence[Paragraph], number: str, doc: str | None = None) -> Paragraph:
-    """The paragraph printed with this number; with several documents, `doc` says which."""
-    return paragraphs[paragraph_row(paragraphs, number, doc)]
+def find_paragraph(
+    paragraphs: Sequence[Paragraph],
+    number: str,
+    doc: str | None = None,
+    symbols: Mapping[str, str | None] | None = None,
+) -> Paragraph:
+    """The paragraph printed with this number; with several documents, `doc` (or `DOC:NUMBER`) says which."""
+    return paragraphs[paragraph_row(paragraphs, number, doc, symbols)]
 
 
-def paragraph_row(paragraphs: Sequence[Paragraph], number: str, doc: str | None = None) -> int:
-    """Where `find_paragraph`'s paragraph sits in `paragraphs`: an index's row, for its vectors."""
+def paragraph_row(
+    paragraphs: Sequence[Paragraph],
+    number: str,
+    doc: str | None = None,
+    symbols: Mapping[str, str | None] | None = None,
+) -> int:
+    """Where `find_paragraph`'s paragraph sits in `paragraphs`: an index's row, for its vectors. `number` may be a
+    reference `DOC:NUMBER`; a document is named by id or by symbol (`symbols`: each id's symbol, if known)."""
+    named, number = split_reference(number)
+    if named is not None or doc is not None:
+        doc = resolve_document(named or doc, symbols or dict.fromkeys(p.doc for p in paragraphs))  # type: ignore[arg-type]
     rows = [row for row, p in enumerate(paragraphs) if p.number == number and (doc is None or p.doc == doc)]
     if not rows:
         raise CorpusError(f"no paragraph numbered {number}{f' in {doc}' if doc else ''}")
     if len(rows) > 1:
         docs = ", ".join(paragraphs[row].doc for row in rows)
-        raise CorpusError(f"paragraph {number} exists in several documents ({docs}); pass --doc to choose")
+        raise CorpusError(f"paragraph {number} exists in several documents ({docs}); write DOC:{number} or pass --doc")
     return rows[0]
+
+
+def split_reference(reference: str) -> tuple[str | None, str]:
+    """`DOC:NUMBER` as (DOC, NUMBER) and a bare number as (None, NUMBER), a leading ¶ dropped (so a reference copied
+    from a report works): split at the last ':', since an id or symbol may hold one and a paragraph number does not."""
+    doc, colon, number = reference.removeprefix("¶").rpartition(":")
+    return (doc, number) if colon and doc else (None, reference.removeprefix("¶"))
+
+
+def resolve_document(reference: str, symbols: Mapping[str, str | None]) -> str:
+    """The id of the document that `reference` names, by its id or its symbol (e.g. A/HRC/28/11, any case);
+    `symbols` maps every document id to its symbol or None. The one place --doc and `DOC:NUMBER` are read."""
+    if reference in symbols:
+        return reference
+    wanted = reference.strip().casefold()
+    matches = [doc for doc, symbol in symbols.items() if symbol and symbol.strip().casefold() == wanted]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise CorpusError(f"symbol {reference} names several documents ({', '.join(matches)}); use a document id")
+    known = ", ".join(f"{doc} ({symbol})" if symbol else doc for doc, symbol in symbols.items())
+    raise CorpusError(f"no document {reference!r}; documents: {known}")
 
 
 def read_document(path: Path, doc: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:

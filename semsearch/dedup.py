@@ -9,184 +9,59 @@ weights and the threshold presets were chosen on `tests/data/pairs.jsonl` by `be
 from __future__ import annotations
 
 import copy
-import difflib
-import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Literal
+from itertools import product
 
 import numpy as np
 
-from semsearch.corpus import Paragraph, paragraph_row
+from semsearch.corpus import Paragraph
+from semsearch.decisions import VERDICTS, Review
 from semsearch.errors import QueryError
-from semsearch.evidence import ClauseMatch, CorpusEvidence, Evidence, EvidenceColumns, Weights
+from semsearch.evidence import CorpusEvidence, EvidenceColumns
 from semsearch.index import Index
+from semsearch.naming import Naming
+from semsearch.pairs import (
+    DEFAULT_PRESET,
+    DEFAULT_THRESHOLD,
+    PRESETS,
+    DedupConfig,
+    DiffOp,
+    Kind,
+    PairScore,
+    Weights,
+    pair_ref,
+    word_diff,
+)
 
-Kind = Literal["verbatim", "paraphrase", "partial"]
-# Thresholds by what they promise, chosen by bench/tune_dedup.py on tests/data/pairs.jsonl (measured there:
-# precision / recall / hard negatives flagged). precise: the lowest threshold keeping precision >= 0.80 and at most
-# 2 hard negatives in 25 (0.87 / 0.43 / 2 of 50); balanced: the best F1 (0.71 / 0.58 / 4 of 50); thorough: the
-# highest threshold reaching recall 0.70, for reviewing candidates by hand (0.53 / 0.71 / 7 of 50).
-PRESETS: dict[str, float] = {"precise": 0.49, "balanced": 0.44, "thorough": 0.41}
-DEFAULT_PRESET = "precise"
-DEFAULT_THRESHOLD = PRESETS[DEFAULT_PRESET]
-_WORDS = re.compile(r"\S+")
-MAX_DIFF_WORDS = 2_000
-
-
-@dataclass(frozen=True)
-class DedupConfig:
-    threshold: float = DEFAULT_THRESHOLD
-    weights: Weights = field(default_factory=Weights)
-    neighbours: int = 50
-    min_cosine: float = 0.4
-    verbatim_ratio: float = 0.9
-    partial_length_ratio: float = 0.6
-
-    @classmethod
-    def preset(cls, name: str) -> DedupConfig:
-        if name not in PRESETS:
-            raise QueryError(f"no preset {name!r}: choose {', '.join(PRESETS)}")
-        return cls(threshold=PRESETS[name])
-
-
-@dataclass(frozen=True)
-class DiffOp:
-    op: Literal["equal", "delete", "insert", "replace"]
-    a: str
-    b: str
-
-
-@dataclass(frozen=True)
-class PairScore:
-    """One scored pair; `a` is the earlier paragraph (by meeting, then position)."""
-
-    a: Paragraph
-    b: Paragraph
-    score: float
-    evidence: Evidence
-    config: DedupConfig = field(repr=False, compare=False)
-    match: ClauseMatch | None = field(default=None, compare=False)  # None where whole paragraphs were compared
-
-    @cached_property
-    def word_ratio(self) -> float:
-        """Share of words in common, in order (1.0 = word for word); computed only for pairs someone looks at."""
-        words_a, words_b = self.a.text.lower().split(), self.b.text.lower().split()
-        return difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False).ratio()
-
-    @property
-    def length_ratio(self) -> float:
-        length_a, length_b = len(self.a.text.split()), len(self.b.text.split())
-        return min(length_a, length_b) / max(length_a, length_b, 1)
-
-    @property
-    def kind(self) -> Kind:
-        if self.word_ratio >= self.config.verbatim_ratio:
-            return "verbatim"
-        if self.length_ratio < self.config.partial_length_ratio:
-            return "partial"
-        return "paraphrase"
-
-    @property
-    def repeated_part(self) -> ClauseMatch | None:
-        """For a partial repeat, the matching clauses: what one paragraph repeats of the other. Reports show it only
-        there; for a verbatim or reworded pair the side-by-side diff says it all."""
-        return self.match if self.kind == "partial" else None
-
-    @property
-    def same_meeting(self) -> bool:
-        return self.evidence.same_meeting
-
-    @property
-    def meetings(self) -> str:
-        first = str(self.a.meeting) if self.a.meeting else "—"
-        second = str(self.b.meeting) if self.b.meeting else "—"
-        return first if self.same_meeting else f"{first} → {second}"
-
-    @property
-    def headline(self) -> str:
-        """What the pair is and what its score rests on, in one line that every report format shows alike."""
-        e = self.evidence
-        return (
-            f"¶{self.a.number} → ¶{self.b.number}: {self.kind}, score {self.score:.2f} (semantic {e.semantic:.2f}, "
-            f"lexical {e.lexical:.2f}, containment {e.containment:.2f}; raw cosine {e.cosine:.2f})"
-            + (" · same theme" if e.same_theme else "")
-            + (" · same meeting" if self.same_meeting else "")
-        )
-
-    def diff(self) -> list[DiffOp]:
-        return word_diff(self.a.text, self.b.text)
-
-    def explain(self, threshold: float) -> str:
-        e, w = self.evidence, self.config.weights
-        verdict = "flagged" if self.score >= threshold else "not flagged"
-        parts = [
-            f"¶{self.a.number} and ¶{self.b.number}: {verdict} as {self.kind} "
-            f"(score {self.score:.3f} {'≥' if self.score >= threshold else '<'} threshold {threshold:.3f})",
-            f"  semantic    {e.semantic:.3f} × {w.semantic}  (best clause-to-clause cosine, template removed)",
-            f"  lexical     {e.lexical:.3f} × {w.lexical}  (TF-IDF cosine; words the whole corpus shares count little)",
-            f"  containment {e.containment:.3f} × {w.containment}  (share of one clause's rare words found "
-            "in the other)",
-            f"  same theme  {_yes(e.same_theme)}   {w.same_theme:+.2f} if yes  (a repeat is filed under "
-            "the theme it had)",
-            f"  same meeting {_yes(e.same_meeting)}  {w.same_meeting:+.2f} if yes  (a meeting seldom adopts "
-            "the same ask twice)",
-            f"  raw cosine  {e.cosine:.3f}  (inflated by the shared formula; not used directly)",
-            f"  word overlap {self.word_ratio:.2f}, length ratio {self.length_ratio:.2f}, meetings {self.meetings}",
-            *self._explain_match(),
-            "  presets     "
-            + " · ".join(
-                f"{name} ({value:.2f}) {'yes' if self.score >= value else 'no'}" for name, value in PRESETS.items()
-            ),
-        ]
-        return "\n".join(parts)
-
-    def _explain_match(self) -> list[str]:
-        if self.match is None:
-            return []
-        return [
-            f"  closest clauses (cosine {self.match.cosine:.3f}):",
-            f"    ¶{self.a.number}: {self.match.a}",
-            f"    ¶{self.b.number}: {self.match.b}",
-        ]
-
-    def to_dict(self) -> dict:
-        e = self.evidence
-        return {
-            "a": _ref(self.a),
-            "b": _ref(self.b),
-            "score": round(self.score, 4),
-            "kind": self.kind,
-            "same_meeting": self.same_meeting,
-            "same_theme": e.same_theme,
-            "semantic": round(e.semantic, 4),
-            "lexical": round(e.lexical, 4),
-            "containment": round(e.containment, 4),
-            "cosine": round(e.cosine, 4),
-            "match": None if self.match is None else vars(self.match) | {"cosine": round(self.match.cosine, 4)},
-            "diff": [[op.op, op.a, op.b] for op in self.diff()],
-        }
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no "
-
-
-def _ref(paragraph: Paragraph) -> dict:
-    meeting = paragraph.meeting
-    return {
-        "doc": paragraph.doc,
-        "number": paragraph.number,
-        "meeting": meeting.ordinal if meeting else None,
-        "year": meeting.year if meeting else None,
-        "section": paragraph.section.numeral if paragraph.section else None,
-    }
+# What callers have always imported from here, now kept in `semsearch.pairs`.
+__all__ = [
+    "DEFAULT_PRESET",
+    "DEFAULT_THRESHOLD",
+    "PRESETS",
+    "Candidates",
+    "DedupConfig",
+    "DiffOp",
+    "DuplicateGroup",
+    "DuplicateReport",
+    "PairScore",
+    "PairScorer",
+    "PairStatus",
+    "Weights",
+    "candidate_pairs",
+    "find_duplicates",
+    "first_occurrences",
+    "group_pairs",
+    "held_as",
+    "word_diff",
+]
 
 
 @dataclass(frozen=True)
 class DuplicateGroup:
-    """A recommendation and its repeats, earliest first, with the weakest pair inside it."""
+    """A recommendation and its repeats, earliest first, with every member-to-member pair scored inside it (so
+    the weakest link shows, flagged or not)."""
 
     members: tuple[Paragraph, ...]
     pairs: tuple[PairScore, ...]
@@ -199,11 +74,51 @@ class DuplicateGroup:
     def first(self) -> Paragraph:
         return self.members[0]
 
-    def to_dict(self) -> dict:
+    def path(self, start: Paragraph, end: Paragraph, threshold: float) -> list[Paragraph]:
+        """The members a chain of flagged pairs runs through from `start` to `end` (fewest first): how a pair
+        below the threshold came into one group, since groups merge only along flagged pairs."""
+        links: dict[str, list[Paragraph]] = {}
+        for pair in self.pairs:
+            if pair.score >= threshold:
+                links.setdefault(pair.a.key, []).append(pair.b)
+                links.setdefault(pair.b.key, []).append(pair.a)
+        previous: dict[str, Paragraph | None] = {start.key: None}
+        queue = [start]
+        for here in queue:
+            for there in links.get(here.key, []):
+                if there.key not in previous:
+                    previous[there.key] = here
+                    queue.append(there)
+        chain, at = [], previous.get(end.key)
+        while at is not None and at.key != start.key:
+            chain.append(at)
+            at = previous[at.key]
+        return chain[::-1]
+
+    def weakest_line(self, threshold: float) -> str:
+        """The weakest link, and when it is below the threshold, how its paragraphs still came into one group."""
         weakest = self.weakest
+        naming = weakest.naming
+        line = f"weakest link {naming.mark(weakest.a)}–{naming.mark(weakest.b)}"
+        if weakest.score >= threshold:
+            return f"{line}, score {weakest.score:.2f}"
+        through = " and ".join(naming.mark(p) for p in self.path(weakest.a, weakest.b, threshold))
+        return (
+            f"{line}, score {weakest.score:.3f}, below the threshold {threshold:.3f}: joined through {through} by "
+            "average linkage (a paragraph joins a group when its mean score with the members clears the threshold)"
+        )
+
+    def to_dict(self, threshold: float) -> dict:
+        weakest = self.weakest
+        naming = weakest.naming
         return {
-            "members": [_ref(p) for p in self.members],
-            "weakest": {"a": weakest.a.number, "b": weakest.b.number, "score": round(weakest.score, 4)},
+            "members": [pair_ref(p, naming) for p in self.members],
+            "weakest": {
+                "a": pair_ref(weakest.a, naming),
+                "b": pair_ref(weakest.b, naming),
+                "score": round(weakest.score, 4),
+                "how": self.weakest_line(threshold),
+            },
         }
 
 
@@ -214,32 +129,198 @@ class Repeat:
     score: float
 
 
+@dataclass(frozen=True)
+class PairStatus:
+    """Whether a pair is flagged and listed, and why, in one place: what --explain says and every list obeys.
+
+    A pair is flagged when it scores at least the threshold and the candidate pair it is held as (itself, or for a
+    pair implied by word-for-word copies, the pair of texts it repeats) is a candidate that does too. It is listed
+    when flagged and not rejected on review, or confirmed on review whatever it scores."""
+
+    pair: PairScore
+    flagged: bool
+    listed: bool
+    candidate: bool  # whether FAISS proposed the pair it is held as
+    held_as: PairScore | None  # the candidate pair a copy-implied pair is held as
+    group: int | None
+
+    def lines(self, threshold: float, config: DedupConfig) -> list[str]:
+        pair, naming = self.pair, self.pair.naming
+        a, b = naming.mark(pair.a), naming.mark(pair.b)
+        compare = f"score {pair.score:.3f} {'≥' if pair.score >= threshold else '<'} threshold {threshold:.3f}"
+        verdict = "flagged" if self.flagged else "not flagged"
+        lines = [f"{a} and {b}: {verdict} as {pair.kind} ({compare})"]
+        if pair.score >= threshold and not self.candidate:
+            lines.append(
+                f"  not a candidate: neither is among the other's {config.neighbours} nearest paragraphs with cosine "
+                f"≥ {config.min_cosine:.2f}, so the pair was never scored"
+            )
+        if self.held_as is not None:
+            held = self.held_as
+            lines.append(
+                f"  held as     {naming.mark(held.a)}–{naming.mark(held.b)} (score {held.score:.3f}): "
+                "word-for-word copies are compared once, through the first copy"
+            )
+        decision = pair.decision
+        if decision is not None:
+            note = f': "{decision.note}"' if decision.note else ""
+            lines.append(f"  review      {decision.decision} {decision.time}{note}")
+        where = f"in group {self.group}" if self.group is not None else "outside the groups"
+        lines.append(f"  listed      {'yes, ' + where if self.listed else 'no'}")
+        if self.flagged and not self.listed and self.held_as is not None and decision is None:
+            lines.append(
+                f"  (word-for-word copies imply more than {config.max_implied} pairs here: they are not listed one "
+                "by one; their first copies' pairs are)"
+            )
+        return lines
+
+
 @dataclass
 class DuplicateReport:
-    """All scored candidates, and what is flagged at one threshold; `at()` re-thresholds without recomputing."""
+    """All scored candidates, what is flagged at one threshold and what an analyst decided on them; `at()`
+    re-thresholds without recomputing.
+
+    `pairs` is the one list every view and format shows: each flagged pair (those word-for-word copies imply
+    included, `held_as` set), less those rejected on review, plus those confirmed on review."""
 
     candidates: Candidates
     threshold: float
     scorer: PairScorer = field(repr=False)
+    review: Review = field(default_factory=Review, repr=False)
     pairs: list[PairScore] = field(init=False)
+    rejected: list[PairScore] = field(init=False, repr=False)  # flagged, but rejected on review: not listed
+    added: list[PairScore] = field(init=False, repr=False)  # confirmed on review though not flagged: listed
+    implied_left_out: int = field(init=False, repr=False, default=0)  # pairs copies imply, past max_implied
     groups: list[DuplicateGroup] = field(init=False)
-    ungrouped: list[PairScore] = field(init=False)  # flagged pairs that no group holds (see group_pairs)
-    # the group (numbered from 1, as reports number them) holding each pair, by the pair's paragraph keys
+    ungrouped: list[PairScore] = field(init=False)  # listed pairs that no group holds (see group_pairs)
+    # the group (numbered from 1, as reports number them) holding each listed pair, by the pair's paragraph keys
     group_of: dict[tuple[str, str], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.pairs = self.candidates.pairs(self.threshold)
-        self.groups = group_pairs(self.pairs, self.scorer, self.threshold)
-        self.group_of = {(p.a.key, p.b.key): n for n, g in enumerate(self.groups, start=1) for p in g.pairs}
-        self.ungrouped = [p for p in self.pairs if (p.a.key, p.b.key) not in self.group_of]
+        flagged = self.candidates.pairs(self.threshold)
+        flagged = [self._with_decision(p) for p in flagged + self._implied(flagged)]
+        self.rejected = [p for p in flagged if p.decision is not None and p.decision.decision == "rejected"]
+        seen = {_key(*self._rows(p)) for p in flagged}
+        confirmed = np.array([k for k in self.review.rows("confirmed") if k not in seen], dtype=np.int64).reshape(-1, 2)
+        self.added = [self._with_decision(p) for p in self._scored(confirmed[:, 0], confirmed[:, 1])]
+        left_out = {p.keys for p in self.rejected}
+        listed = [p for p in flagged if p.keys not in left_out] + self.added
+        self.pairs = sorted(listed, key=lambda p: -p.score)
+        self.groups = group_pairs([p for p in self.pairs if p.held_as is None], self.scorer, self.threshold)
+        group_of_member = {m.key: n for n, g in enumerate(self.groups, start=1) for m in g.members}
+        self.group_of = {
+            p.keys: group_of_member[p.a.key]
+            for p in self.pairs
+            if p.a.key in group_of_member and group_of_member[p.a.key] == group_of_member.get(p.b.key)
+        }
+        self.ungrouped = [p for p in self.pairs if p.keys not in self.group_of]
+
+    def _rows(self, pair: PairScore) -> tuple[int, int]:
+        return self.scorer.row_of[pair.a.key], self.scorer.row_of[pair.b.key]
+
+    def _with_decision(self, pair: PairScore) -> PairScore:
+        decision = self.review.of_rows(*self._rows(pair))
+        return pair if decision is None else replace(pair, decision=decision)
+
+    @cached_property
+    def _first(self) -> list[int]:
+        return first_occurrences(self.scorer.index.paragraphs)
+
+    @cached_property
+    def _candidate_at(self) -> dict[tuple[int, int], int]:
+        columns = zip(self.candidates.a.tolist(), self.candidates.b.tolist(), strict=True)
+        return {_key(a, b): n for n, (a, b) in enumerate(columns)}
+
+    def _held_as(self, i: int, j: int) -> PairScore | None:
+        """The candidate a pair of rows is held as, when that is another pair (one of them copies a text)."""
+        key = held_as(self._first, i, j)
+        at = self._candidate_at.get(key)
+        return None if key == _key(i, j) or at is None else self.candidates[at]
+
+    def _scored(self, a: np.ndarray, b: np.ndarray) -> list[PairScore]:
+        """Pairs of rows scored, each marked with the candidate it is held as when copies imply it."""
+        pairs = self.scorer.score_pairs(a, b) if len(a) else []
+        marked = []
+        for pair in pairs:
+            held = self._held_as(*self._rows(pair))
+            marked.append(pair if held is None else replace(pair, held_as=(held.a, held.b)))
+        return marked
+
+    def _implied(self, flagged: Sequence[PairScore]) -> list[PairScore]:
+        """Pairs that word-for-word copies imply from flagged candidates (¶20–¶22 when ¶20 copies ¶16 and ¶16–¶22
+        is flagged), scored on their own and kept when they reach the threshold too. A text copied K times implies
+        K² pairs, so past `DedupConfig.max_implied` none is listed one by one and the report says how many."""
+        first = self._first
+        copies: dict[int, list[int]] = {}
+        for row, original in enumerate(first):
+            copies.setdefault(original, []).append(row)
+
+        def implied_by(pair: PairScore) -> Iterator[tuple[int, int]]:
+            i, j = sorted(self._rows(pair))
+            if first[i] == first[j]:  # a copy with its text's first occurrence i: other copies before j pair with j
+                yield from ((c, j) for c in copies[i] if i < c < j)
+                return
+            yield from (_key(x, y) for x, y in product(copies[i], copies[j]) if (x, y) != (i, j))
+
+        def count(pair: PairScore) -> int:
+            i, j = sorted(self._rows(pair))
+            if first[i] == first[j]:
+                return copies[i].index(j) - 1
+            return len(copies[i]) * len(copies[j]) - 1
+
+        self.implied_left_out = sum(count(p) for p in flagged)
+        if not self.implied_left_out or self.implied_left_out > self.scorer.config.max_implied:
+            return []
+        self.implied_left_out = 0
+        found = {key: pair for pair in flagged for key in implied_by(pair)}
+        rows = np.array(list(found), dtype=np.int64).reshape(-1, 2)
+        scored = self.scorer.score_pairs(rows[:, 0], rows[:, 1])
+        held = [found[_key(*self._rows(p))] for p in scored]
+        return [replace(p, held_as=(h.a, h.b)) for p, h in zip(scored, held, strict=True) if p.score >= self.threshold]
 
     def at(self, threshold: float) -> DuplicateReport:
-        return DuplicateReport(self.candidates, threshold, self.scorer)
+        return DuplicateReport(self.candidates, threshold, self.scorer, self.review)
+
+    def reviewed(self, review: Review) -> DuplicateReport:
+        """This report with an analyst's decisions applied (confirmed always listed, rejected never)."""
+        return DuplicateReport(self.candidates, self.threshold, self.scorer, review)
+
+    @property
+    def naming(self) -> Naming:
+        return self.scorer.naming
 
     def pair(self, a: str, b: str, doc: str | None = None) -> PairScore:
-        """Two paragraphs by number, scored whether or not they are flagged: what `explain` is asked about."""
+        """Two paragraphs by reference (a number, or `DOC:NUMBER`; `doc` for both), scored whether or not they
+        are flagged: what `explain` is asked about."""
         paragraphs = self.scorer.index.paragraphs
-        return self.scorer.score(paragraph_row(paragraphs, a, doc), paragraph_row(paragraphs, b, doc))
+        i, j = self.naming.row(paragraphs, a, doc), self.naming.row(paragraphs, b, doc)
+        if i == j:
+            raise QueryError(f"{a} and {b} are the same paragraph ({self.naming.mark(paragraphs[i])}); name two")
+        (pair,) = self._scored(np.array([i]), np.array([j]))
+        return self._with_decision(pair)
+
+    def status(self, pair: PairScore) -> PairStatus:
+        i, j = self._rows(pair)
+        held = self._held_as(i, j)
+        key = held_as(self._first, i, j)
+        candidate = key in self._candidate_at
+        flagged = candidate and pair.score >= self.threshold and (held is None or held.score >= self.threshold)
+        return PairStatus(pair, flagged, pair.keys in self._listed, candidate, held, self.group_of.get(pair.keys))
+
+    @cached_property
+    def _listed(self) -> set[tuple[str, str]]:
+        return {p.keys for p in self.pairs}
+
+    def explain(self, pair: PairScore) -> str:
+        """Why a pair is or is not flagged and listed, and how its score is made up."""
+        return "\n".join(self.status(pair).lines(self.threshold, self.scorer.config) + pair.evidence_lines())
+
+    def pairs_of(self, number: int) -> list[PairScore]:
+        """The listed pairs of group `number` (from 1), in the order of its members."""
+        group = self.groups[number - 1]
+        position = {p.key: n for n, p in enumerate(group.members)}
+        inside = [p for p in self.pairs if self.group_of.get(p.keys) == number]
+        return sorted(inside, key=lambda p: (position[p.a.key], position[p.b.key]))
 
     def repeats_of(self, paragraph: Paragraph) -> list[Repeat]:
         found = []
@@ -252,34 +333,37 @@ class DuplicateReport:
 
     @property
     def repeated_paragraphs(self) -> list[Paragraph]:
-        """Paragraphs that repeat an earlier one: the later paragraph of every flagged pair (within one meeting, the
+        """Paragraphs that repeat an earlier one: the later paragraph of every listed pair (within one meeting, the
         second), in document order. Group membership is not enough: a group's members need only be similar on
         average."""
         later = {p.b.key for p in self.pairs}
         return [p for p in self.scorer.index.paragraphs if p.key in later]
 
+    @property
+    def implied(self) -> list[PairScore]:
+        return [p for p in self.pairs if p.held_as is not None]
+
     def to_dict(self) -> dict:
         return {
             "threshold": self.threshold,
-            "groups": [g.to_dict() for g in self.groups],
-            "pairs": [p.to_dict() | {"group": self.group_of.get((p.a.key, p.b.key))} for p in self.pairs],
+            "documents": [vars(info) for info in self.naming.documents.values()],
+            "counts": {
+                "paragraphs": len(self.scorer.index.paragraphs),
+                "pairs": len(self.pairs),
+                "implied": len(self.implied),
+                "groups": len(self.groups),
+                "ungrouped": len(self.ungrouped),
+                "repeated_paragraphs": len(self.repeated_paragraphs),
+                **{verdict: self.review.count(verdict) for verdict in VERDICTS},
+                "stale": len(self.review.stale),
+            },
+            "groups": [g.to_dict(self.threshold) for g in self.groups],
+            "pairs": [p.to_dict() | {"group": self.group_of.get(p.keys)} for p in self.pairs],
+            "stale": [
+                s.decision.to_dict() | {"changed": [vars(x) for x in s.changed], "gone": [vars(x) for x in s.gone]}
+                for s in self.review.stale
+            ],
         }
-
-
-def word_diff(a: str, b: str) -> list[DiffOp]:
-    """Word-level differences, case and punctuation kept, for side-by-side display; past MAX_DIFF_WORDS words
-    the rest is one uncompared block, since a word diff costs the product of the two lengths."""
-    words_a, words_b = _WORDS.findall(a), _WORDS.findall(b)
-    head_a, head_b = words_a[:MAX_DIFF_WORDS], words_b[:MAX_DIFF_WORDS]
-    matcher = difflib.SequenceMatcher(a=[w.lower() for w in head_a], b=[w.lower() for w in head_b], autojunk=False)
-    ops = [
-        DiffOp(tag, " ".join(head_a[i1:i2]), " ".join(head_b[j1:j2]))  # type: ignore[arg-type]
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-    ]
-    rest_a, rest_b = words_a[MAX_DIFF_WORDS:], words_b[MAX_DIFF_WORDS:]
-    if rest_a or rest_b:
-        ops.append(DiffOp("replace", " ".join(rest_a), " ".join(rest_b)))
-    return ops
 
 
 class PairScorer(CorpusEvidence):
@@ -289,6 +373,8 @@ class PairScorer(CorpusEvidence):
         super().__init__(index, clause_vectors)
         self.config = config
         self.meeting_order = np.array([p.meeting.ordinal if p.meeting else 0 for p in index.paragraphs])
+        self.row_of = {p.key: row for row, p in enumerate(index.paragraphs)}
+        self.naming = Naming.of_index(index.manifest, index.paragraphs)
 
     def reconfigured(self, config: DedupConfig) -> PairScorer:
         """This scorer with other weights or kind rules; what it computed from the corpus is shared, not redone."""
@@ -341,6 +427,7 @@ class Candidates:
             float(self.scores[n]),
             self.evidence.row(n),
             self.scorer.config,
+            self.scorer.naming,
             self.scorer.closest_clauses(a, b),
         )
 
@@ -367,12 +454,12 @@ def candidate_pairs(index: Index, neighbours: int, min_cosine: float) -> np.ndar
 
 
 def find_duplicates(
-    index: Index, config: DedupConfig | None = None, scorer: PairScorer | None = None
+    index: Index, config: DedupConfig | None = None, scorer: PairScorer | None = None, review: Review | None = None
 ) -> DuplicateReport:
     """Score candidate pairs and group them. Word-for-word copies are collapsed onto their first occurrence first:
     each copy is one verbatim pair with it, so a text repeated a thousand times costs a thousand pairs, not half a
     million, and grouping compares distinct texts only. Pass the `scorer` of an earlier report to try other
-    settings without recomputing its evidence."""
+    settings without recomputing its evidence; `review` applies an analyst's decisions."""
     config = config or DedupConfig()
     scorer = PairScorer(index, config) if scorer is None else scorer.reconfigured(config)
     first = np.array(first_occurrences(index.paragraphs), dtype=np.int64)
@@ -382,7 +469,7 @@ def find_duplicates(
     distinct = np.unique(np.sort(pairs, axis=1), axis=0)
     a = np.concatenate([distinct[:, 0], first[copies]])
     b = np.concatenate([distinct[:, 1], copies])
-    return DuplicateReport(Candidates.of(scorer, a, b), config.threshold, scorer)
+    return DuplicateReport(Candidates.of(scorer, a, b), config.threshold, scorer, review or Review())
 
 
 def first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:

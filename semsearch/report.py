@@ -1,56 +1,110 @@
-"""Duplicates reports as Markdown, self-contained HTML, CSV or JSON, written atomically.
-
-Document text is untrusted: in HTML every piece of it is escaped and the page carries a Content-Security-Policy
-that forbids scripts and remote loads, so a paragraph holding `<script>` or `javascript:` stays inert text.
+"""Duplicates reports as Markdown, self-contained HTML (`semsearch.html_report`), CSV or JSON, written
+atomically. Every format lists the same pairs (`DuplicateReport.pairs`), with the same counts and headlines; CSV
+and JSON carry both paragraphs in full and the analyst's decision, for review in other tools.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from semsearch.corpus import Paragraph
-from semsearch.dedup import PRESETS, DiffOp, DuplicateGroup, DuplicateReport, PairScore
+from semsearch.dedup import PRESETS, DiffOp, DuplicateReport, PairScore
 from semsearch.errors import WriteError
+from semsearch.pairs import member_label
 
 Format = Literal["md", "html", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("md", "html", "csv", "json")
 
 
-def _section(paragraph: Paragraph) -> str:
+def section_label(paragraph: Paragraph) -> str:
+    """A paragraph's section as narrow views show it (without the genre's lead-in)."""
     return paragraph.section.short if paragraph.section else "—"
 
 
-def _meeting(paragraph: Paragraph) -> str:
-    return str(paragraph.meeting) if paragraph.meeting else "—"
+def meeting_labels(report: DuplicateReport) -> dict[int | None, str]:
+    """Column labels of the section × meeting table, as every other view writes a meeting: 1st (2012)."""
+    labels: dict[int | None, str] = {
+        p.meeting.ordinal: str(p.meeting) for p in report.scorer.index.paragraphs if p.meeting
+    }
+    return labels | {None: "no meeting"}
 
 
 def repeats_table(report: DuplicateReport) -> tuple[list[str], list[int | None], dict[tuple[str, int | None], int]]:
     """Counts of paragraphs that repeat an earlier recommendation, by section × meeting."""
     repeated = report.repeated_paragraphs
-    counts = Counter((_section(p), p.meeting.ordinal if p.meeting else None) for p in repeated)
-    sections = list(dict.fromkeys(_section(p) for p in report.scorer.index.paragraphs))
+    counts = Counter((section_label(p), p.meeting.ordinal if p.meeting else None) for p in repeated)
+    sections = list(dict.fromkeys(section_label(p) for p in report.scorer.index.paragraphs))
     meetings = sorted({m for _, m in counts if m is not None}) + ([None] if any(m is None for _, m in counts) else [])
     return sections, meetings, counts
 
 
+def preset_name(threshold: float) -> str | None:
+    return next((name for name, value in PRESETS.items() if value == threshold), None)
+
+
 def summary_line(report: DuplicateReport) -> str:
+    """The counts every view and format agrees on, in one sentence."""
     total = len(report.scorer.index.paragraphs)
     repeated = len(report.repeated_paragraphs)
-    preset = next((f", preset {name}" for name, value in PRESETS.items() if value == report.threshold), "")
-    outside = f"; {len(report.ungrouped)} of them outside the groups" if report.ungrouped else ""
+    preset = f", preset {name}" if (name := preset_name(report.threshold)) else ""
+    notes = []
+    if report.implied:
+        notes.append(f"{len(report.implied)} of them implied by word-for-word copies")
+    if report.implied_left_out:
+        notes.append(f"{report.implied_left_out} more implied by word-for-word copies, not listed one by one")
+    if report.ungrouped:
+        notes.append(f"{len(report.ungrouped)} of them outside the groups")
+    if report.added:
+        notes.append(f"{len(report.added)} confirmed on review though below the threshold")
+    if report.rejected:
+        notes.append(f"{len(report.rejected)} rejected on review and left out")
+    if report.review.stale:
+        count = len(report.review.stale)
+        notes.append(f"{count} stale decision{'s' if count != 1 else ''}")
     return (
         f"{repeated} of {total} paragraphs repeat an earlier recommendation, in {len(report.groups)} groups "
-        f"({len(report.pairs)} flagged pairs at threshold {report.threshold:.2f}{preset}{outside})."
+        f"({len(report.pairs)} flagged pairs at threshold {report.threshold:.2f}{preset}"
+        + "".join(f"; {note}" for note in notes)
+        + ")."
     )
+
+
+def header_fields(report: DuplicateReport, generated: str | None = None) -> list[tuple[str, str]]:
+    """What a report was made from and how: corpus, documents, model, preset, threshold, date."""
+    manifest = report.scorer.index.manifest
+    naming = report.naming
+    return [
+        ("corpus", ", ".join(manifest.get("sources", [])) or "—"),
+        ("documents", "; ".join(naming.describe(doc) for doc in naming.documents)),
+        ("model", report.scorer.index.model_name),
+        ("preset", preset_name(report.threshold) or "none (threshold given)"),
+        ("threshold", f"{report.threshold:.2f}"),
+        ("index built", str(manifest.get("created", "—"))),
+        ("generated", generated or datetime.now(UTC).isoformat(timespec="seconds")),
+    ]
+
+
+def stale_lines(report: DuplicateReport) -> list[str]:
+    """Each stale decision in words: which paragraph changed or is gone, and what had been decided."""
+    naming = report.naming
+    lines = []
+    for stale in report.review.stale:
+        d = stale.decision
+        why = [f"the text of {naming.mark_of(s.doc, s.number)} changed" for s in stale.changed]
+        why += [f"{naming.mark_of(s.doc, s.number)} is no longer in the corpus" for s in stale.gone]
+        pair = f"{naming.mark_of(d.a.doc, d.a.number)}–{naming.mark_of(d.b.doc, d.b.number)}"
+        note = f' ("{d.note}")' if d.note else ""
+        lines.append(f"{pair} was {d.decision} {d.time}{note}, but {' and '.join(why)} since: decide it again")
+    return lines
 
 
 UNGROUPED_TITLE = "Flagged pairs outside the groups"
@@ -58,44 +112,93 @@ UNGROUPED_NOTE = (
     "These pairs clear the threshold, but joining their paragraphs' groups would have put together paragraphs that "
     "are not similar on average, so each is listed on its own."
 )
+STALE_TITLE = "Stale decisions"
+
+
+def pair_notes(pair: PairScore) -> list[str]:
+    """What a row says besides its headline: a pair found through copies, and the analyst's decision."""
+    notes = [note] if (note := pair.implied_note) else []
+    if pair.decision is not None:
+        note = f': "{pair.decision.note}"' if pair.decision.note else ""
+        notes.append(f"{pair.decision.decision} on review{note}")
+    return notes
+
+
+REVIEW_FIELDS = [
+    "group",
+    *(
+        f"{name}_{side}"
+        for side in "ab"
+        for name in ("ref", "doc", "symbol", "number", "section", "meeting", "text", "hash")
+    ),
+    "kind",
+    "score",
+    "headline",
+    "implied_by",
+    "decision",
+    "note",
+    "semantic",
+    "lexical",
+    "containment",
+    "cosine",
+    "same_meeting",
+    "same_theme",
+    "closest_clause_a",
+    "closest_clause_b",
+    "repeated_part",
+]
+
+
+def review_row(report: DuplicateReport, pair: PairScore) -> dict[str, object]:
+    """One pair as a flat record for a spreadsheet: both paragraphs in full, what the pair is, and the decision."""
+    data = pair.to_dict()
+    row: dict[str, object] = {"group": report.group_of.get(pair.keys)}
+    for side in ("a", "b"):
+        ref = data[side]
+        row |= {
+            f"ref_{side}": ref["ref"],
+            f"doc_{side}": ref["doc"],
+            f"symbol_{side}": ref["symbol"],
+            f"number_{side}": ref["number"],
+            f"section_{side}": ref["section_title"],
+            f"meeting_{side}": ref["meeting_label"],
+            f"text_{side}": ref["text"],
+        }
+    match, part = data["match"], data["repeated_part"]
+    return row | {
+        "hash_a": data["a"]["hash"],
+        "hash_b": data["b"]["hash"],
+        "kind": data["kind"],
+        "score": f"{pair.score:.4f}",
+        "headline": data["headline"],
+        "implied_by": " ".join(data["implied_by"] or ()),
+        "decision": data["decision"] or "",
+        "note": data["note"] or "",
+        "semantic": f"{pair.evidence.semantic:.4f}",
+        "lexical": f"{pair.evidence.lexical:.4f}",
+        "containment": f"{pair.evidence.containment:.4f}",
+        "cosine": f"{pair.evidence.cosine:.4f}",
+        "same_meeting": pair.same_meeting,
+        "same_theme": pair.evidence.same_theme,
+        "closest_clause_a": match["a"] if match else "",
+        "closest_clause_b": match["b"] if match else "",
+        "repeated_part": part["clause"] if part else "",
+    }
 
 
 def to_json(report: DuplicateReport) -> str:
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+    data = report.to_dict()
+    data["summary"] = summary_line(report)
+    data["header"] = dict(header_fields(report))
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def to_csv(report: DuplicateReport) -> str:
+    rows = [review_row(report, pair) for pair in report.pairs]
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "group",
-            "doc_a",
-            "number_a",
-            "meeting_a",
-            "doc_b",
-            "number_b",
-            "meeting_b",
-            "score",
-            "kind",
-            "semantic",
-            "lexical",
-            "containment",
-            "cosine",
-            "same_meeting",
-            "same_theme",
-            "closest_clause_a",
-            "closest_clause_b",
-        ]
-    )
-    for pair in report.pairs:
-        e, match, group = pair.evidence, pair.match, report.group_of.get((pair.a.key, pair.b.key), "")
-        writer.writerow([
-            group, pair.a.doc, pair.a.number, _meeting(pair.a), pair.b.doc, pair.b.number,
-            _meeting(pair.b), f"{pair.score:.4f}", pair.kind, f"{e.semantic:.4f}", f"{e.lexical:.4f}",
-            f"{e.containment:.4f}", f"{e.cosine:.4f}", pair.same_meeting, e.same_theme,
-            match.a if match else "", match.b if match else "",
-        ])  # fmt: skip
+    writer = csv.DictWriter(buffer, fieldnames=REVIEW_FIELDS)
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 
@@ -117,28 +220,40 @@ def _md_escape(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_{}[]<>()#+-!|~" else c for c in text)
 
 
+def repeated_part_line(pair: PairScore) -> str | None:
+    """The repeated part in words (without the clauses themselves, which each format sets out its own way)."""
+    if (part := pair.repeated_part) is None:
+        return None
+    naming = pair.naming
+    return (
+        f"Repeated part: {part.share:.0%} of the words of this clause of {naming.mark(part.short)} "
+        f"are in {naming.mark(part.long)}"
+    )
+
+
 def _md_pair(pair: PairScore) -> list[str]:
     left, right = _md_diff([DiffOp(o.op, _md_escape(o.a), _md_escape(o.b)) for o in pair.diff()])
-    lines = [
-        f"### {pair.headline}",
-        "",
-    ]
-    if (match := pair.repeated_part) is not None:
+    naming = pair.naming
+    lines = [f"### {_md_escape(pair.headline)}", "", f"{pair.kind} · {pair.figures}", ""]
+    lines += [f"*{_md_escape(note)}*\n" for note in pair_notes(pair)]
+    if (part := pair.repeated_part) is not None:
         lines += [
-            f"Repeated part (closest clauses, cosine {match.cosine:.2f}):",
+            f"{repeated_part_line(pair)}:",
             "",
-            f"- ¶{pair.a.number}: {_md_escape(match.a)}",
-            f"- ¶{pair.b.number}: {_md_escape(match.b)}",
+            f"- {naming.mark(part.short)}: {_md_escape(part.clause)}",
+            f"- {naming.mark(part.long)}: {_md_escape(part.counterpart)}",
             "",
         ]
-    return [*lines, f"- ¶{pair.a.number}: {left}", f"- ¶{pair.b.number}: {right}", ""]
+    return [*lines, f"- {naming.mark(pair.a)}: {left}", f"- {naming.mark(pair.b)}: {right}", ""]
 
 
 def to_markdown(report: DuplicateReport) -> str:
     lines = ["# Repeated recommendations", "", summary_line(report), ""]
+    lines += [f"- {name}: {_md_escape(value)}" for name, value in header_fields(report)] + [""]
     sections, meetings, counts = repeats_table(report)
+    labels = meeting_labels(report)
     lines += [
-        "| section | " + " | ".join(f"meeting {m}" if m else "none" for m in meetings) + " |",
+        "| section | " + " | ".join(labels[m] for m in meetings) + " |",
         "|---|" + "---:|" * len(meetings),
     ]
     for section in sections:
@@ -146,109 +261,21 @@ def to_markdown(report: DuplicateReport) -> str:
         if any(row):
             lines.append(f"| {_md_escape(section)} | " + " | ".join(str(c) for c in row) + " |")
     for number, group in enumerate(report.groups, start=1):
-        members = ", ".join(f"¶{p.number} ({_meeting(p)})" for p in group.members)
-        weakest = group.weakest
-        lines += [
-            "",
-            f"## Group {number}: {members}",
-            "",
-            f"Weakest link: ¶{weakest.a.number}–¶{weakest.b.number}, score {weakest.score:.2f}.",
-            "",
-        ]
-        lines += [line for pair in group.pairs if pair.score >= report.threshold for line in _md_pair(pair)]
+        members = ", ".join(member_label(p, report.naming) for p in group.members)
+        lines += ["", f"## Group {number}: {_md_escape(members)}", "", f"{group.weakest_line(report.threshold)}.", ""]
+        lines += [line for pair in report.pairs_of(number) for line in _md_pair(pair)]
     if report.ungrouped:
         lines += ["", f"## {UNGROUPED_TITLE}", "", UNGROUPED_NOTE, ""]
         lines += [line for pair in report.ungrouped for line in _md_pair(pair)]
+    if report.review.stale:
+        lines += ["", f"## {STALE_TITLE}", ""] + [f"- {_md_escape(line)}" for line in stale_lines(report)]
     return "\n".join(lines) + "\n"
 
 
-_CSS = """
-body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem}
-td.n{text-align:right}.group{border:1px solid #bbb;border-radius:6px;margin:1.5rem 0;padding:.5rem 1rem}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}.pair div{background:#fafafa;padding:.5rem}
-del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}
-.meta{color:#555;font-size:.9em}h2{font-size:1.15rem}.weak{color:#a40}
-.part .pair div{background:#f1efff}.part p{margin:.4rem 0 .2rem}
-"""
-
-
-def _html_diff(ops: list[DiffOp]) -> tuple[str, str]:
-    left, right = [], []
-    for op in ops:
-        a, b = html.escape(op.a), html.escape(op.b)
-        if op.op == "equal":
-            left.append(a)
-            right.append(b)
-        else:
-            if a:
-                left.append(f"<del>{a}</del>")
-            if b:
-                right.append(f"<ins>{b}</ins>")
-    return " ".join(left), " ".join(right)
-
-
-def _html_pair(pair: PairScore) -> str:
-    left, right = _html_diff(pair.diff())
-    a, b = html.escape(pair.a.number), html.escape(pair.b.number)
-    return (
-        f'<p class="meta">{html.escape(pair.headline)}</p>'
-        f"{_html_repeated_part(pair, a, b)}"
-        f'<div class="pair"><div><b>¶{a}</b> · {html.escape(_meeting(pair.a))}<br>{left}'
-        f"</div><div><b>¶{b}</b> · {html.escape(_meeting(pair.b))}<br>{right}</div></div>"
-    )
-
-
-def _html_repeated_part(pair: PairScore, a: str, b: str) -> str:
-    """`a` and `b`: the pair's paragraph numbers, already escaped."""
-    if (match := pair.repeated_part) is None:
-        return ""
-    return (
-        f'<div class="part"><p class="meta">Repeated part (closest clauses, cosine {match.cosine:.2f})</p>'
-        f'<div class="pair"><div><b>¶{a}</b> {html.escape(match.a)}</div>'
-        f"<div><b>¶{b}</b> {html.escape(match.b)}</div></div></div>"
-    )
-
-
-def _html_group(number: int, group: DuplicateGroup, threshold: float) -> str:
-    members = ", ".join(f"¶{html.escape(p.number)} ({html.escape(_meeting(p))})" for p in group.members)
-    weakest = group.weakest
-    pairs = "".join(_html_pair(p) for p in group.pairs if p.score >= threshold)
-    section = html.escape(_section(group.first))
-    return (
-        f'<section class="group" id="group-{number}"><h2>Group {number}: {members}</h2>'
-        f'<p class="meta">{section} · <span class="weak">weakest link ¶{html.escape(weakest.a.number)}–'
-        f"¶{html.escape(weakest.b.number)}, score {weakest.score:.2f}</span></p>{pairs}</section>"
-    )
-
-
 def to_html(report: DuplicateReport) -> str:
-    sections, meetings, counts = repeats_table(report)
-    header = "".join(f"<th>meeting {m}</th>" if m else "<th>none</th>" for m in meetings)
-    rows = "".join(
-        f"<tr><td>{html.escape(s)}</td>"
-        + "".join(f'<td class="n">{counts.get((s, m), 0) or "·"}</td>' for m in meetings)
-        + "</tr>"
-        for s in sections
-        if any(counts.get((s, m), 0) for m in meetings)
-    )
-    groups = "".join(_html_group(n, g, report.threshold) for n, g in enumerate(report.groups, start=1))
-    if report.ungrouped:
-        pairs = "".join(_html_pair(p) for p in report.ungrouped)
-        groups += (
-            f'<section class="group ungrouped" id="ungrouped"><h2>{UNGROUPED_TITLE}</h2>'
-            f'<p class="meta">{UNGROUPED_NOTE}</p>{pairs}</section>'
-        )
-    return (
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>Repeated recommendations</title><style>{_CSS}</style></head><body>"
-        f"<h1>Repeated recommendations</h1><p id=summary>{html.escape(summary_line(report))}</p>"
-        f"<h2>Repeats by section and meeting</h2><table id=repeats><tr><th>section</th>{header}</tr>{rows}</table>"
-        f"<p class=meta>Each group lists a recommendation and its later repeats, earliest first. Deleted words are "
-        f"<del>struck</del>, added words <ins>highlighted</ins>.</p>{groups}</body></html>\n"
-    )
+    from semsearch.html_report import to_html as page
+
+    return page(report)
 
 
 RENDERERS: dict[Format, Callable[[DuplicateReport], str]] = {

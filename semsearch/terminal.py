@@ -13,10 +13,19 @@ from rich.text import Text
 
 from semsearch.calibration import CalibrationRow
 from semsearch.corpus import Corpus, Paragraph
-from semsearch.dedup import DuplicateGroup, PairScore
+from semsearch.dedup import DuplicateReport, PairScore
 from semsearch.evaluation import Evaluation
-from semsearch.evidence import ClauseMatch
-from semsearch.report import UNGROUPED_NOTE, UNGROUPED_TITLE
+from semsearch.naming import Naming
+from semsearch.pairs import RepeatedPart, member_label
+from semsearch.report import (
+    STALE_TITLE,
+    UNGROUPED_NOTE,
+    UNGROUPED_TITLE,
+    pair_notes,
+    repeated_part_line,
+    section_label,
+    stale_lines,
+)
 from semsearch.search import SearchResult
 
 _CONTROL_NAMES = {0x1B: "ESC", 0x07: "BEL", 0x08: "BS", 0x0D: "CR", 0x7F: "DEL"}
@@ -42,10 +51,6 @@ def meeting_label(paragraph: Paragraph) -> str:
     return str(paragraph.meeting) if paragraph.meeting else "—"
 
 
-def section_label(paragraph: Paragraph) -> str:
-    return paragraph.section.short if paragraph.section else "—"
-
-
 def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
@@ -62,7 +67,7 @@ def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = 170) -> Te
     return piece
 
 
-def results_table(result: SearchResult) -> Table:
+def results_table(result: SearchResult, naming: Naming) -> Table:
     table = Table(title=plain(f"“{result.query}” — {result.mode}"), title_justify="left", expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
@@ -75,7 +80,7 @@ def results_table(result: SearchResult) -> Table:
         section = plain(shorten(section_label(p), 34))
         if p.subtheme:
             section.append(plain(f"\n{shorten(p.subtheme, 34)}", style="dim"))
-        number = plain(p.number if len(result.hits) and _single_doc(result) else f"{p.doc} {p.number}")
+        number = plain(p.number if _single_doc(result) else naming.ref(p))
         table.add_row(
             str(hit.rank),
             f"{hit.score:.3f}",
@@ -94,13 +99,14 @@ def _single_doc(result: SearchResult) -> bool:
 
 def paragraph_panel(
     paragraph: Paragraph,
+    naming: Naming,
     neighbours: Iterable[tuple[Paragraph, float]] = (),
     repeats: Iterable[tuple[Paragraph, str, float]] = (),
 ) -> Panel:
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="dim")
     meta.add_column()
-    meta.add_row("document", plain(paragraph.doc))
+    meta.add_row("document", plain(naming.describe(paragraph.doc)))
     meta.add_row("section", plain(str(paragraph.section) if paragraph.section else "—"))
     meta.add_row("sub-theme", plain(paragraph.subtheme or "—"))
     meeting = paragraph.meeting
@@ -112,12 +118,12 @@ def paragraph_panel(
     repeats = list(repeats)
     if repeats:
         parts += [Text(""), Text("Flagged repeats", style="bold")]
-        parts += [plain(f"  ¶{p.number} ({meeting_label(p)}) {kind}, score {s:.2f}") for p, kind, s in repeats]
+        parts += [plain(f"  {member_label(p, naming)}: {kind}, score {s:.2f}") for p, kind, s in repeats]
     neighbours = list(neighbours)
     if neighbours:
         parts += [Text(""), Text("Nearest paragraphs", style="bold")]
-        parts += [plain(f"  ¶{p.number} ({meeting_label(p)}) {s:.2f}  {p.text[:90]}…") for p, s in neighbours]
-    return Panel(Group(*parts), title=plain(f"¶ {paragraph.number}"), title_align="left")
+        parts += [plain(f"  {member_label(p, naming)}: {s:.2f}  {p.text[:90]}…") for p, s in neighbours]
+    return Panel(Group(*parts), title=plain(naming.mark(paragraph)), title_align="left")
 
 
 def corpus_table(corpus: Corpus) -> Table:
@@ -186,40 +192,40 @@ def diff_texts(pair: PairScore) -> tuple[Text, Text]:
 
 def pair_table(pair: PairScore) -> Table:
     table = Table(show_header=True, expand=True, box=None, padding=(0, 1))
-    table.add_column(plain(f"¶{pair.a.number} · {meeting_label(pair.a)}"), ratio=1)
-    table.add_column(plain(f"¶{pair.b.number} · {meeting_label(pair.b)}"), ratio=1)
+    table.add_column(plain(member_label(pair.a, pair.naming)), ratio=1)
+    table.add_column(plain(member_label(pair.b, pair.naming)), ratio=1)
     table.add_row(*diff_texts(pair))
     return table
 
 
-def repeated_part_table(pair: PairScore, match: ClauseMatch) -> Table:
+def repeated_part_table(pair: PairScore, part: RepeatedPart) -> Table:
     """The clauses a partial repeat shares, so the analyst need not find them in the diff of two long paragraphs."""
     table = Table(show_header=True, expand=True, box=None, padding=(0, 1))
-    table.add_column(plain(f"repeated part (closest clauses, cosine {match.cosine:.2f})", style="dim"), ratio=1)
-    for number, clause in ((pair.a.number, match.a), (pair.b.number, match.b)):
-        table.add_row(plain(f"¶{number}: ", style="dim") + plain(clause, style="cyan"))
+    table.add_column(plain(repeated_part_line(pair) or "", style="dim"), ratio=1)
+    for paragraph, clause in ((part.short, part.clause), (part.long, part.counterpart)):
+        table.add_row(plain(f"{pair.naming.mark(paragraph)}: ", style="dim") + plain(clause, style="cyan"))
     return table
 
 
 def _pair_lines(pair: PairScore, diffs: bool) -> list:
-    lines: list = [plain(pair.headline, style="bold")]
-    if (match := pair.repeated_part) is not None:
-        lines.append(repeated_part_table(pair, match))
+    lines: list = [plain(pair.headline, style="bold"), plain(f"  {pair.kind} · {pair.figures}", style="dim")]
+    lines += [plain(f"  {note}", style="magenta") for note in pair_notes(pair)]
+    if (part := pair.repeated_part) is not None:
+        lines.append(repeated_part_table(pair, part))
     if diffs:
         lines.append(pair_table(pair))
     return lines
 
 
-def group_panel(number: int, group: DuplicateGroup, threshold: float, diffs: bool = True) -> Panel:
-    weakest = group.weakest
+def group_panel(report: DuplicateReport, number: int, diffs: bool = True) -> Panel:
+    group = report.groups[number - 1]
     lines: list = [
-        plain(f"{section_label(group.first)}", style="dim"),
-        plain(f"weakest link ¶{weakest.a.number}–¶{weakest.b.number}: score {weakest.score:.2f}", style="yellow"),
+        plain(section_label(group.first), style="dim"),
+        plain(group.weakest_line(report.threshold), style="yellow"),
     ]
-    for pair in group.pairs:
-        if pair.score >= threshold:
-            lines += _pair_lines(pair, diffs)
-    members = ", ".join(f"¶{p.number} ({meeting_label(p)})" for p in group.members)
+    for pair in report.pairs_of(number):
+        lines += _pair_lines(pair, diffs)
+    members = ", ".join(member_label(p, report.naming) for p in group.members)
     return Panel(Group(*lines), title=plain(f"Group {number}: {members}"), title_align="left")
 
 
@@ -228,6 +234,10 @@ def ungrouped_panel(pairs: Sequence[PairScore], diffs: bool = True) -> Panel:
     for pair in pairs:
         lines += _pair_lines(pair, diffs)
     return Panel(Group(*lines), title=plain(UNGROUPED_TITLE), title_align="left")
+
+
+def stale_panel(report: DuplicateReport) -> Panel:
+    return Panel(Group(*(plain(line) for line in stale_lines(report))), title=plain(STALE_TITLE), title_align="left")
 
 
 def calibration_table(rows: Sequence[CalibrationRow], current: float) -> Table:

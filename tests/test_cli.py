@@ -155,9 +155,12 @@ def test_duplicates_views(workspace, tmp_path):
     assert terminal.returncode == 0 and "Group 1" in terminal.stdout and "weakest link" in terminal.stdout
     assert "Group 3" not in terminal.stdout and "Flagged pairs outside the groups" not in terminal.stdout
     everything = run("duplicates", "--no-diff", cwd=workspace).stdout
-    assert "Flagged pairs outside the groups" in everything and "repeated part" in everything
+    assert "Flagged pairs outside the groups" in everything and "Repeated part: " in everything
     data = json.loads(run("duplicates", "--json", cwd=workspace).stdout)
     assert data["groups"] and data["pairs"] and data["pairs"][0]["a"]["number"]
+    # the terminal shows every listed pair once, and says the same counts as the exported report
+    assert " ".join(everything.split()).startswith(data["summary"])
+    assert all(everything.count(p["headline"]) == 1 for p in data["pairs"]) and len(data["pairs"]) == 49
     for fmt in ("md", "html", "csv", "json"):
         out = tmp_path / f"report.{fmt}"
         result = run("duplicates", "--format", fmt, "-o", str(out), cwd=workspace)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 
 from semsearch.clauses import split_clauses
 from semsearch.corpus import paragraph_row
 from semsearch.dedup import (
-    DEFAULT_THRESHOLD,
     PRESETS,
     DedupConfig,
     PairScorer,
@@ -15,6 +17,7 @@ from semsearch.dedup import (
     group_pairs,
     word_diff,
 )
+from semsearch.errors import QueryError
 
 
 def flagged(report) -> set[tuple[str, str]]:
@@ -23,9 +26,13 @@ def flagged(report) -> set[tuple[str, str]]:
 
 def test_word_for_word_repeats_are_flagged_as_verbatim(duplicates):
     pairs = {tuple(sorted((p.a.number, p.b.number), key=int)): p for p in duplicates.pairs}
-    for key in [("16", "20"), ("16", "22")]:  # 20 copies 16 exactly, so 20-22 is represented by 16-22
+    for key in [("16", "20"), ("16", "22"), ("20", "22")]:
         assert pairs[key].kind == "verbatim" and pairs[key].score > 0.95
     assert pairs[("16", "20")].a.meeting.ordinal == 1 and pairs[("16", "20")].b.meeting.ordinal == 2
+    # 20 copies 16 exactly, so 20-22 is found through 16-22, and listed like any other pair, saying so
+    assert [p.number for p in pairs[("20", "22")].held_as] == ["16", "22"] and pairs[("16", "22")].held_as is None
+    assert pairs[("20", "22")].implied_note == "implied by ¶16–¶22 (¶20 is a word-for-word copy of ¶16)"
+    assert {(p.a.number, p.b.number) for p in duplicates.implied} == {("20", "22"), ("20", "28")}
 
 
 def test_reworded_and_partial_repeats_are_flagged(duplicates):
@@ -53,7 +60,8 @@ def test_groups_are_ordered_by_meeting_and_show_the_weakest_link(duplicates):
 
 
 def test_every_flagged_pair_is_in_one_group_or_listed_outside(duplicates):
-    inside = [p for g in duplicates.groups for p in g.pairs if p.score >= duplicates.threshold]
+    inside = [p for n in range(1, len(duplicates.groups) + 1) for p in duplicates.pairs_of(n)]
+    assert all(p.score >= duplicates.threshold for p in inside)
     keys = [(p.a.key, p.b.key) for p in inside + duplicates.ungrouped]
     assert sorted(keys) == sorted((p.a.key, p.b.key) for p in duplicates.pairs) and len(set(keys)) == len(keys)
     assert duplicates.ungrouped, "the hub guard refuses some merges on this corpus"
@@ -85,20 +93,55 @@ def test_rethreshold_without_recomputing(duplicates):
 
 
 def test_explain_says_why(duplicates):
-    yes = duplicates.pair("16", "20").explain(DEFAULT_THRESHOLD)
-    no = duplicates.pair("39", "40").explain(DEFAULT_THRESHOLD)
+    yes = duplicates.explain(duplicates.pair("16", "20"))
+    no = duplicates.explain(duplicates.pair("39", "40"))
     assert "flagged as verbatim" in yes and "semantic" in yes and "lexical" in yes
+    assert "listed      yes, in group 1" in yes and "listed      no" in no
     assert "same theme  yes" in yes and "same meeting no" in yes
     assert "not flagged" in no and "raw cosine" in no
     precise, balanced, thorough = (f"{name} ({value:.2f})" for name, value in PRESETS.items())
     assert f"presets     {precise} yes · {balanced} yes · {thorough} yes" in yes
     middling = next(p for p in duplicates.candidates if PRESETS["balanced"] <= p.score < PRESETS["precise"])
-    assert f"{precise} no · {balanced} yes" in middling.explain(DEFAULT_THRESHOLD)
+    assert f"{precise} no · {balanced} yes" in duplicates.explain(middling)
+    implied = duplicates.explain(duplicates.pair("20", "22"))
+    assert implied.startswith("¶20 and ¶22: flagged as verbatim") and "held as     ¶16–¶22" in implied
+
+
+def test_explain_names_two_different_paragraphs(duplicates):
+    with pytest.raises(QueryError, match="the same paragraph"):
+        duplicates.pair("7", "7")
+
+
+def test_explain_and_every_exported_list_agree_on_every_pair_of_the_corpus(duplicates):
+    """Every one of the corpus's 13,695 pairs: --explain says "flagged" exactly for the pairs each format lists."""
+    import csv
+    import io
+    import json
+
+    from semsearch.report import render
+
+    paragraphs = duplicates.scorer.index.paragraphs
+    a, b = np.triu_indices(len(paragraphs), 1)
+    explained = {
+        frozenset(p.keys): duplicates.explain(p).split("\n", 1)[0] for p in duplicates.scorer.score_pairs(a, b)
+    }
+    assert len(explained) == len(paragraphs) * (len(paragraphs) - 1) // 2
+    flagged = {pair for pair, line in explained.items() if ": flagged as " in line}
+    data = json.loads(render(duplicates, "json"))
+    key = "firearms-working-group-consolidated-recommendations-2016#{}"
+    as_json = {frozenset(key.format(p[s]["number"]) for s in "ab") for p in data["pairs"]}
+    rows = list(csv.DictReader(io.StringIO(render(duplicates, "csv"))))
+    as_csv = {frozenset(key.format(r[f"number_{s}"]) for s in "ab") for r in rows}
+    assert flagged == as_json == as_csv == {frozenset(p.keys) for p in duplicates.pairs}
+    assert len(data["pairs"]) == len(rows) == data["counts"]["pairs"] == len(flagged) == 49
+    markdown, page = render(duplicates, "md"), render(duplicates, "html")
+    assert markdown.count("\n### ") == page.count('<article class="pair"') == len(flagged)
+    assert f"({len(flagged)} flagged pairs at threshold" in data["summary"]
 
 
 def test_a_pair_names_the_clauses_its_semantic_evidence_rests_on(duplicates, index):
     partial = [p for p in duplicates.pairs if p.kind == "partial"]
-    assert all(p.repeated_part is p.match for p in partial) and any(p.match for p in partial)
+    assert all(p.repeated_part is not None for p in partial) and any(p.match for p in partial)
     assert all(p.repeated_part is None for p in duplicates.pairs if p.kind != "partial")
     for pair in duplicates.pairs:
         if pair.match is None:
@@ -108,7 +151,7 @@ def test_a_pair_names_the_clauses_its_semantic_evidence_rests_on(duplicates, ind
         assert pair.match.cosine == pytest.approx(pair.evidence.semantic, abs=1e-5)
     (shared,) = [p for p in partial if {p.a.number, p.b.number} == {"92", "99"}]
     assert "periodically analyse the data on seized, confiscated, collected and found firearms" in shared.match.b
-    assert "closest clauses (cosine" in shared.explain(DEFAULT_THRESHOLD)
+    assert "closest clauses (cosine" in duplicates.explain(shared)
     assert duplicates.to_dict()["pairs"][0].keys() >= {"match"}
     whole = find_duplicates(index, scorer=PairScorer(index, DedupConfig(), clause_vectors=False))
     assert whole.pair("92", "99").match is None
@@ -123,10 +166,10 @@ def test_candidates_come_from_faiss_neighbours(index):
 def test_same_meeting_pairs_are_marked(duplicates):
     same = [p for p in duplicates.pairs if p.same_meeting]
     assert all(p.a.meeting == p.b.meeting for p in same)
-    assert all("same meeting yes" in p.explain(0.5) for p in same)
-    assert all(p.headline.endswith(" · same meeting") for p in same)
-    assert not any("same meeting" in p.headline for p in duplicates.pairs if not p.same_meeting)
-    assert all("same meeting no" in p.explain(0.5) for p in duplicates.pairs if not p.same_meeting)
+    assert all("same meeting yes" in duplicates.explain(p) for p in same)
+    assert all(p.figures.endswith(" · same meeting") and " · both " in p.headline for p in same)
+    assert not any("same meeting" in p.figures for p in duplicates.pairs if not p.same_meeting)
+    assert all("same meeting no" in duplicates.explain(p) for p in duplicates.pairs if not p.same_meeting)
 
 
 def test_other_weights_rescore_without_recomputing_the_evidence(duplicates, index):
@@ -134,7 +177,7 @@ def test_other_weights_rescore_without_recomputing_the_evidence(duplicates, inde
     report = find_duplicates(index, lexical_only, scorer=duplicates.scorer)
     assert report.scorer.clause_vectors is duplicates.scorer.clause_vectors
     assert report.candidates.scores == pytest.approx(report.candidates.evidence.lexical)
-    assert "lexical     1.000 × 1 " in report.candidates[0].explain(0.5)
+    assert "lexical     1.000 × 1 " in report.explain(report.candidates[0])
     assert duplicates.scorer.config == DedupConfig(), "the earlier report keeps its own settings"
 
 
@@ -153,3 +196,38 @@ def test_duplicates_on_a_tiny_index(tmp_path):
     report = find_duplicates(open_index(tmp_path / "index"))
     assert flagged(report) == {("1", "3")}
     assert report.pairs[0].kind == "verbatim"
+
+
+def test_a_weak_link_says_how_its_group_was_formed(duplicates):
+    weak = [g for g in duplicates.groups if g.weakest.score < duplicates.threshold]
+    assert weak, "average linkage keeps some pairs below the threshold inside groups on this corpus"
+    flagged = {frozenset(p.keys) for p in duplicates.pairs}
+    for group in weak:
+        through = group.path(group.weakest.a, group.weakest.b, duplicates.threshold)
+        marks = " and ".join(f"¶{p.number}" for p in through)
+        assert through and f"joined through {marks} by average linkage" in group.weakest_line(duplicates.threshold)
+        chain = [group.weakest.a, *through, group.weakest.b]
+        assert all(frozenset((x.key, y.key)) in flagged for x, y in itertools.pairwise(chain))
+    strong = next(g for g in duplicates.groups if g.weakest.score >= duplicates.threshold)
+    assert "joined" not in strong.weakest_line(duplicates.threshold)
+
+
+def test_a_partial_repeat_shows_the_words_it_repeats(duplicates):
+    partial = [p for p in duplicates.pairs if p.kind == "partial"]
+    for pair in partial:
+        part = pair.repeated_part
+        assert part.clause in split_clauses(part.short.text) and part.counterpart in split_clauses(part.long.text)
+        assert {part.short.key, part.long.key} == set(pair.keys) and part.share > 0.5
+    (pair,) = [p for p in partial if {p.a.number, p.b.number} == {"118", "133"}]
+    assert pair.match.cosine < 0.2 < 0.9 < pair.repeated_part.share, "the closest clauses by cosine were a poor pick"
+
+
+def test_past_a_limit_the_pairs_copies_imply_are_counted_not_listed(duplicates, index):
+    capped = find_duplicates(index, DedupConfig(max_implied=1), scorer=duplicates.scorer)
+    assert (capped.implied, capped.implied_left_out, len(capped.pairs)) == ([], 2, len(duplicates.pairs) - 2)
+    from semsearch.report import summary_line
+
+    assert "2 more implied by word-for-word copies, not listed one by one" in summary_line(capped)
+    explained = capped.explain(capped.pair("20", "22"))
+    assert explained.startswith("¶20 and ¶22: flagged") and "listed      no" in explained
+    assert "not listed one by one" in explained
