@@ -604,11 +604,21 @@ def parse_layout(layout: Layout, doc: str = "doc") -> tuple[list[Paragraph], lis
 
 def _meta(given: DocumentMeta, pieces: Sequence[Piece]) -> DocumentMeta:
     """Title, symbol and date from the markup where it gave them, else from the front matter and page furniture."""
-    front = [p.text for p in pieces if p.role in ("front", "furniture")][:60]
+    front_pieces = [p for p in pieces if p.role in ("front", "furniture")][:60]
+    front = [p.text for p in front_pieces]
     symbol = given.symbol or next((m.group(0) for t in front if (m := _SYMBOL.search(t))), None)
     date = given.date or next((m.group(0) for t in front if (m := _DATE.search(t))), None)
-    titled = [t for t in front if _TITLE_START.match(t) and len(t) > 12]
-    title = given.title or (titled[0].rstrip("* ") if titled else None)
+    start = next((i for i, t in enumerate(front) if _TITLE_START.match(t) and len(t) > 12), None)
+    title = given.title
+    if title is None and start is not None:
+        # A title wraps over the lines right below it ("Report of the Working Group on the Universal" /
+        # "Periodic Review*"); a blank line ends it.
+        parts = [front_pieces[start]]
+        for piece in front_pieces[start + 1 : start + 4]:
+            if piece.role != "front" or piece.line != parts[-1].line + 1 or _TERMINAL.search(parts[-1].text):
+                break
+            parts.append(piece)
+        title = " ".join(p.text.rstrip("* ") for p in parts)
     return DocumentMeta(title=title, symbol=symbol, date=date)
 
 

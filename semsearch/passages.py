@@ -96,3 +96,14 @@ def window(text: str, passage: tuple[int, int], width: int, highlights: Sequence
         cut = text.rfind(" ", start, end)
         end = cut if cut > start else end
     return Snippet(text, start, end)
+
+
+def mark(text: str, spans: Sequence[tuple[int, int]], left: str = "«", right: str = "»") -> str:
+    """The text with each span wrapped in markers, for plain-text displays (notebooks, logs) without colour."""
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out += [text[last:start], left, text[start:end], right]
+        last = end
+    return "".join(out) + text[last:]

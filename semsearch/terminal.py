@@ -80,7 +80,7 @@ def results_table(result: SearchResult, naming: Naming) -> Table:
         section = plain(shorten(section_label(p), 34))
         if p.subtheme:
             section.append(plain(f"\n{shorten(p.subtheme, 34)}", style="dim"))
-        number = plain(p.number if _single_doc(result) else naming.ref(p))
+        number = plain(naming.ref(p))  # DOC:NUMBER whenever the index holds several documents
         table.add_row(
             str(hit.rank),
             f"{hit.score:.3f}",
@@ -91,10 +91,6 @@ def results_table(result: SearchResult, naming: Naming) -> Table:
             style="on grey15" if hit.rank == 1 else None,
         )
     return table
-
-
-def _single_doc(result: SearchResult) -> bool:
-    return len({h.paragraph.doc for h in result.hits}) <= 1
 
 
 def paragraph_panel(

@@ -39,6 +39,8 @@ def kernel(tmp_path_factory) -> Iterator[str]:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("TRANSFORMERS_OFFLINE", "1")
         patch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        # One index for all the notebooks, outside the repository: the first builds it, the others reuse it.
+        patch.setenv("SEMSEARCH_INDEX", str(tmp_path_factory.mktemp("notebook-index")))
         from jupyter_client.kernelspec import KernelSpecManager
 
         assert KernelSpecManager().get_kernel_spec(KERNEL).argv[0] == sys.executable

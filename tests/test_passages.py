@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semsearch.passages import best_passage, clause_spans, window
+from semsearch.passages import best_passage, clause_spans, mark, window
 
 TEXT = (
     "The Conference should invite States parties to ensure adequate maintenance of the necessary records, for the "
@@ -45,3 +45,7 @@ def test_window_cuts_at_word_boundaries_and_keeps_its_width(text, width, data):
     inside = text[snippet.start : snippet.end]
     if snippet.cut_before and any(c.isspace() for c in inside):  # a word boundary was there to cut at
         assert text[snippet.start - 1].isspace()
+
+
+def test_mark_wraps_each_span_once():
+    assert mark("import marking rules", [(7, 14), (0, 6), (3, 9)]) == "«import» «marking» rules"
