@@ -1,25 +1,14 @@
-"""A persistent, verifiable FAISS index of a corpus, rebuilt incrementally and swapped in atomically.
+"""What an index build holds and how it is made: paragraphs, their vectors, a FAISS index, BM25 statistics,
+clause vectors and an ONNX query model, rebuilt incrementally (only new or changed texts are embedded).
 
-Layout of an index directory::
-
-    CURRENT            "<version> <sha256 of its manifest.json>", replaced atomically
-    v-<stamp>/         one complete build: manifest.json, paragraphs.jsonl, vectors.npy, faiss.index,
-                       lexical.npz, clauses.npz (vectors of the clauses duplicate detection compares, by
-                       content hash) and query-model/ (an ONNX copy of the encoder)
-    .lock              held while building, so concurrent builds take turns
-
-A build writes into `.tmp-<stamp>/`, renames it to `v-<stamp>/` and only then points CURRENT at it, so a build
-killed at any moment leaves the previous index answering. Every file's sha256 is in the manifest and checked on
-load, so a truncated or altered file is reported instead of reaching FAISS. An open index holds a shared lock
-(flock) on its manifest for as long as it lives, and a build deletes only old versions nobody holds, so files
-read lazily (faiss.index, query-model/) are still there however many builds happen meanwhile.
+A version directory holds manifest.json, paragraphs.jsonl, vectors.npy, faiss.index, lexical.npz, clauses.npz
+(vectors of the clauses duplicate detection compares, by content hash) and query-model/ (an ONNX copy of the
+encoder); `semsearch.storage` keeps versions, swaps them in atomically and verifies them on load.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -46,18 +35,21 @@ from semsearch.encoder import (
     resolve_model,
     sha256_file,
 )
-from semsearch.errors import (
-    IndexCorruptError,
-    IndexMissingError,
-    IndexStaleError,
-    ModelError,
-    WriteError,
-)
+from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError, ModelError, WriteError
 from semsearch.lexical import Bm25
+from semsearch.storage import (
+    FORMAT_VERSION,
+    LOCK,
+    corrupt,
+    fsync_directory,
+    fsync_write,
+    open_version,
+    remove_leftovers,
+    remove_old_versions,
+    swap_in,
+    write_error,
+)
 
-FORMAT_VERSION = 1
-CURRENT = "CURRENT"
-LOCK = ".lock"
 QUERY_MODEL = "query-model"
 CLAUSES = "clauses.npz"
 IndexType = Literal["auto", "flat", "hnsw", "ivf"]
@@ -146,7 +138,7 @@ class Index:
 
             index = faiss.read_index(str(self.directory / "faiss.index"))
             if index.ntotal != len(self.paragraphs):
-                raise _corrupt(self.directory / "faiss.index", "inconsistent with the paragraphs")
+                raise corrupt(self.directory / "faiss.index", "inconsistent with the paragraphs")
             apply_search_parameters(index, self.manifest["index"]["type"])
             self._faiss = index
         return self._faiss
@@ -234,116 +226,11 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _read_current(index_dir: Path) -> tuple[str, str]:
-    pointer = index_dir / CURRENT
-    try:
-        text = pointer.read_text(encoding="utf-8").split()
-    except FileNotFoundError:
-        raise IndexMissingError(
-            f"no index in {index_dir}; build it with: semsearch index --index-dir {index_dir}"
-        ) from None
-    except (OSError, UnicodeDecodeError):
-        raise IndexCorruptError(f"{pointer} is unreadable; rebuild with: semsearch index --force") from None
-    if len(text) != 2 or not text[0].startswith("v-") or "/" in text[0]:
-        raise IndexCorruptError(f"{pointer} is damaged; rebuild with: semsearch index --force")
-    return text[0], text[1]
-
-
-def _corrupt(path: Path, what: str) -> IndexCorruptError:
-    return IndexCorruptError(
-        f"index file {path.name} is {what}; rebuild it with: semsearch index --force --index-dir {path.parent.parent}"
-    )
-
-
-def _verified_manifest(version_dir: Path, manifest_sha: str) -> dict:
-    path = version_dir / "manifest.json"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise _corrupt(path, "missing") from None
-    if hashlib.sha256(data).hexdigest() != manifest_sha:
-        raise _corrupt(path, "altered or truncated (checksum mismatch)")
-    manifest = json.loads(data)
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexStaleError(
-            f"the index in {version_dir.parent} has format {manifest.get('format')}, this semsearch reads "
-            f"{FORMAT_VERSION}; rebuild with: semsearch index --force"
-        )
-    for name, expected in manifest["files"].items():
-        file = version_dir / name
-        try:
-            size = file.stat().st_size
-        except FileNotFoundError:
-            raise _corrupt(file, "missing") from None
-        if size != expected["size"]:
-            raise _corrupt(file, f"truncated or grown ({size} bytes, expected {expected['size']})")
-        if sha256_file(file) != expected["sha256"]:
-            raise _corrupt(file, "altered (checksum mismatch)")
-    return manifest
-
-
 def open_index(index_dir: Path | str) -> Index:
-    """Load the current build, verifying every file; retried if a concurrent build swaps it in mid-read."""
-    index_dir = Path(index_dir)
-    for _ in range(3):
-        current = _read_current(index_dir)
-        try:
-            return _load_version(index_dir, *current)
-        except (FileNotFoundError, IndexCorruptError) as error:
-            if _read_current(index_dir) != current:
-                continue
-            if isinstance(error, IndexCorruptError):
-                raise
-            raise _corrupt(Path(error.filename or index_dir / current[0] / "?"), "missing") from None
-    raise IndexCorruptError(f"the index in {index_dir} keeps changing while being read; try again")
-
-
-def _load_version(index_dir: Path, version: str, manifest_sha: str) -> Index:
-    directory = index_dir / version
-    lease = _lease(directory)
-    try:
-        manifest = _verified_manifest(directory, manifest_sha)
-        index = _read_files(directory, manifest)
-    except (KeyError, ValueError, RuntimeError, UnicodeDecodeError) as error:
-        os.close(lease)
-        raise _corrupt(directory / "manifest.json", f"unreadable ({type(error).__name__})") from None
-    except BaseException:
-        os.close(lease)
-        raise
+    """Load the current build, verifying every file."""
+    index, lease = open_version(Path(index_dir), _read_files)
     index._release = weakref.finalize(index, os.close, lease)
     return index
-
-
-def _lease(directory: Path) -> int:
-    """A shared lock that keeps builds from deleting this version while it is open."""
-    path = directory / "manifest.json"
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise _corrupt(path, "missing") from None
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(descriptor)
-        raise FileNotFoundError(errno.ENOENT, "being deleted by a build", str(path)) from None
-    except OSError:
-        pass  # a filesystem without locks (some network mounts) still serves the index, unprotected
-    return descriptor
 
 
 def _read_files(directory: Path, manifest: dict) -> Index:
@@ -351,7 +238,7 @@ def _read_files(directory: Path, manifest: dict) -> Index:
     vectors = np.load(directory / "vectors.npy", allow_pickle=False)
     lexical = Bm25.load(directory / "lexical.npz")
     if not (len(records) == vectors.shape[0] == manifest["index"]["count"] == lexical.n_documents):
-        raise _corrupt(directory / "manifest.json", "inconsistent with its files")
+        raise corrupt(directory / "manifest.json", "inconsistent with its files")
     return Index(
         directory=directory,
         manifest=manifest,
@@ -370,7 +257,7 @@ def _read_clauses(directory: Path, manifest: dict, dimension: int) -> dict[str, 
     with np.load(directory / CLAUSES, allow_pickle=False) as stored:
         hashes, vectors = stored["hashes"], stored["vectors"]
     if len(hashes) != len(vectors) or (len(vectors) and vectors.shape[1] != dimension):
-        raise _corrupt(directory / CLAUSES, "inconsistent with the paragraph vectors")
+        raise corrupt(directory / CLAUSES, "inconsistent with the paragraph vectors")
     return dict(zip(hashes.tolist(), vectors, strict=True))
 
 
@@ -459,7 +346,7 @@ def _write_build(
         json.dumps({"hash": h, "paragraph": p.to_dict()}, ensure_ascii=False)
         for p, h in zip(paragraphs, hashes, strict=True)
     )
-    _fsync_write(target / "paragraphs.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
+    fsync_write(target / "paragraphs.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
     with (target / "vectors.npy").open("wb") as handle:
         np.save(handle, vectors, allow_pickle=False)
     faiss_index, kind = make_faiss_index(vectors, config.index_type, config.approximate_above)
@@ -492,7 +379,7 @@ def _write_build(
         "versions": _versions(),
     }
     data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
-    _fsync_write(target / "manifest.json", data)
+    fsync_write(target / "manifest.json", data)
     return hashlib.sha256(data).hexdigest(), manifest
 
 
@@ -512,59 +399,6 @@ def _place_query_model(
         return "onnx"
     st_encoder = encoder if isinstance(encoder, SentenceTransformerEncoder) else SentenceTransformerEncoder(spec)
     return "onnx" if st_encoder.export_onnx(target) else "sentence-transformers"
-
-
-def _swap_in(index_dir: Path, temporary: Path, stamp: str, manifest_sha: str) -> None:
-    final = index_dir / f"v-{stamp}"
-    os.rename(temporary, final)
-    pointer = index_dir / f".{CURRENT}.{stamp}"
-    _fsync_write(pointer, f"v-{stamp} {manifest_sha}\n".encode())
-    os.replace(pointer, index_dir / CURRENT)
-    _fsync_directory(index_dir)
-
-
-def _remove_old_versions(index_dir: Path, current: str) -> None:
-    """Delete builds other than the current one that no open index holds (see `_lease`)."""
-    for path in index_dir.iterdir():
-        if not (path.is_dir() and path.name.startswith("v-") and path.name != current):
-            continue
-        try:
-            handle = (path / "manifest.json").open("rb")
-        except FileNotFoundError:
-            shutil.rmtree(path, ignore_errors=True)
-            continue
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # an open index holds it
-                continue
-            except OSError:
-                pass  # locks unsupported here, so nobody can hold it either
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _remove_leftovers(index_dir: Path) -> None:
-    """Under the lock, any temporary directory or pointer is from a build that died."""
-    for path in index_dir.iterdir():
-        if path.name.startswith(".tmp-") or path.name.startswith(f".{CURRENT}."):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-
-
-def _write_error(index_dir: Path, error: OSError) -> WriteError:
-    reason = error.strerror or str(error)
-    hint = {
-        errno.ENOSPC: "free some disk space",
-        errno.EDQUOT: "free some disk space",
-        errno.EACCES: "check the directory's permissions",
-        errno.EPERM: "check the directory's permissions",
-        errno.EROFS: "choose a writable --index-dir",
-    }.get(error.errno or 0, "fix the cause")
-    return WriteError(
-        f"could not write the index in {index_dir}: {reason}; {hint} and run again (the previous index is unchanged)"
-    )
 
 
 def build_index(
@@ -598,7 +432,7 @@ def build_index(
             f"another build of {index_dir} is still running after {config.lock_timeout:.0f} s; wait and run again"
         ) from None
     except OSError as error:
-        raise _write_error(index_dir, error) from None
+        raise write_error(index_dir, error) from None
 
 
 def _build_locked(
@@ -611,7 +445,7 @@ def _build_locked(
     started: float,
     encoder_factory: Callable[[], SentenceTransformerEncoder],
 ) -> BuildReport:
-    _remove_leftovers(index_dir)
+    remove_leftovers(index_dir)
     previous = _previous(index_dir, spec, config.force)
     paragraphs = corpus.paragraphs
     paragraph_texts = [p.text for p in paragraphs]
@@ -645,14 +479,14 @@ def _build_locked(
         manifest_sha, manifest = _write_build(
             temporary, corpus, sources, hashes, vectors, clause_vectors, spec, checksum, config, onnx_source, encoder
         )
-        _fsync_directory(temporary)
-        _swap_in(index_dir, temporary, stamp, manifest_sha)
+        fsync_directory(temporary)
+        swap_in(index_dir, temporary, stamp, manifest_sha)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     if previous is not None:
         previous.close()
-    _remove_old_versions(index_dir, f"v-{stamp}")
+    remove_old_versions(index_dir, f"v-{stamp}")
     return BuildReport(
         directory=index_dir,
         documents=len(corpus.documents),

@@ -38,7 +38,7 @@ def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch)
     before = [p.text for p in open_index(index_dir).paragraphs]
     small_corpus(corpus, extra="\n4. The Conference may wish to recommend stamping.\n")
     calls = {"n": 0}
-    original = __import__("semsearch.index", fromlist=["_fsync_write"])._fsync_write
+    original = __import__("semsearch.storage", fromlist=["fsync_write"]).fsync_write
 
     def full_disk(path: Path, data: bytes) -> None:
         calls["n"] += 1
@@ -46,7 +46,7 @@ def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         original(path, data)
 
-    monkeypatch.setattr("semsearch.index._fsync_write", full_disk)
+    monkeypatch.setattr("semsearch.index.fsync_write", full_disk)
     with pytest.raises(WriteError, match="No space left on device; free some disk space"):
         build_index([corpus], index_dir)
     assert [p.text for p in open_index(index_dir).paragraphs] == before
