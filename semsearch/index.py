@@ -13,8 +13,10 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,11 +40,21 @@ from semsearch.encoder import (
 from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError, ModelError, WriteError
 from semsearch.lexical import Bm25
 from semsearch.storage import (
+    CLAUSES,
     FORMAT_VERSION,
+    HEX64,
     LOCK,
+    MANIFEST,
+    QUERY_MODEL,
+    Each,
+    Optional,
+    Rule,
+    Version,
+    check_shape,
     corrupt,
     fsync_directory,
     fsync_write,
+    open_regular,
     open_version,
     remove_leftovers,
     remove_old_versions,
@@ -50,14 +62,30 @@ from semsearch.storage import (
     write_error,
 )
 
-QUERY_MODEL = "query-model"
-CLAUSES = "clauses.npz"
 IndexType = Literal["auto", "flat", "hnsw", "ivf"]
 APPROXIMATE_ABOVE = 50_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 IVF_PROBES = 32
+FAISS_FILE = "faiss.index"
+# What `faiss.write_index` starts each kind of index with, and the class `faiss.read_index` must return for it.
+FAISS_FOURCC = {"flat": b"IxFI", "hnsw": b"IHNf", "ivf": b"IwFl"}
+FAISS_CLASS = {"flat": "IndexFlatIP", "hnsw": "IndexHNSWFlat", "ivf": "IndexIVFFlat"}
+FAISS_HEADER = struct.Struct("<4siqqq?i")  # fourcc, d, ntotal, two reserved, is_trained, metric
+PARAGRAPH_RECORD = {
+    "hash": HEX64,
+    "paragraph": {
+        "doc": str,
+        "number": str,
+        "text": str,
+        "section": Optional({"numeral": str, "title": str}),
+        "subtheme": Optional(str),
+        "meeting": Optional({"ordinal": Rule(lambda v: type(v) is int and v >= 0, "a whole number"), "date": str}),
+        "footnotes": Each(str),
+        "lines": Rule(lambda v: isinstance(v, list) and len(v) == 2 and all(type(n) is int for n in v), "two lines"),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -117,10 +145,9 @@ class Staleness:
 
 @dataclass
 class Index:
-    """A loaded, verified index; read-only."""
+    """A loaded, verified index; read-only. Every file it reads is one its manifest lists (`Version.path`)."""
 
-    directory: Path
-    manifest: dict
+    version: Version
     paragraphs: list[Paragraph]
     hashes: list[str]
     vectors: np.ndarray
@@ -131,15 +158,20 @@ class Index:
     _faiss: object | None = field(default=None, repr=False)
 
     @property
+    def directory(self) -> Path:
+        return self.version.directory
+
+    @property
+    def manifest(self) -> dict:
+        return self.version.manifest
+
+    @property
     def faiss_index(self):
         """Read on first use: exhaustive search over a small corpus never needs FAISS, so a cold query skips it."""
         if self._faiss is None:
-            import faiss
-
-            index = faiss.read_index(str(self.directory / "faiss.index"))
-            if index.ntotal != len(self.paragraphs):
-                raise corrupt(self.directory / "faiss.index", "inconsistent with the paragraphs")
-            apply_search_parameters(index, self.manifest["index"]["type"])
+            kind = self.manifest["index"]["type"]
+            index = read_faiss(self.version.path(FAISS_FILE), kind, len(self.paragraphs), self.vectors.shape[1])
+            apply_search_parameters(index, kind)
             self._faiss = index
         return self._faiss
 
@@ -151,12 +183,21 @@ class Index:
         """The ONNX copy when the index has one (no torch import), else the sentence-transformers model."""
         if self._encoder is None:
             model = self.manifest["model"]
-            onnx_dir = self.directory / QUERY_MODEL
-            if (onnx_dir / ONNX_MODEL).is_file():
-                self._encoder = OnnxEncoder(onnx_dir, model["name"], model["sha256"])
+            if model["query_encoder"] == "onnx":
+                self._encoder = self._onnx_encoder(model["name"], model["sha256"])
             else:
                 self._encoder = sentence_transformer_for(model["name"], model["sha256"])
         return self._encoder
+
+    def _onnx_encoder(self, name: str, checksum: str) -> OnnxEncoder:
+        onnx_dir = self.version.path(f"{QUERY_MODEL}/{ONNX_MODEL}").parent
+        try:
+            encoder = OnnxEncoder(onnx_dir, name, checksum)
+        except Exception as error:  # onnxruntime and tokenizers fail on a malformed file in their own ways
+            raise corrupt(onnx_dir / ONNX_MODEL, f"unloadable ({type(error).__name__})") from None
+        if encoder.dimension != self.vectors.shape[1]:
+            raise corrupt(onnx_dir / ONNX_MODEL, f"of dimension {encoder.dimension}, not the index's")
+        return encoder
 
     def staleness(self) -> Staleness:
         return corpus_staleness(self.manifest)
@@ -233,31 +274,94 @@ def open_index(index_dir: Path | str) -> Index:
     return index
 
 
-def _read_files(directory: Path, manifest: dict) -> Index:
-    records = [json.loads(line) for line in (directory / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
-    vectors = np.load(directory / "vectors.npy", allow_pickle=False)
-    lexical = Bm25.load(directory / "lexical.npz")
-    if not (len(records) == vectors.shape[0] == manifest["index"]["count"] == lexical.n_documents):
-        raise corrupt(directory / "manifest.json", "inconsistent with its files")
+def _read_files(version: Version) -> Index:
+    manifest = version.manifest
+    count, dimension = manifest["index"]["count"], manifest["model"]["dimension"]
+    records = _read_records(version.path("paragraphs.jsonl"), manifest)
+    vectors = _read_vectors(version.path("vectors.npy"), count, dimension)
+    lexical = Bm25.load(version.path("lexical.npz"))
+    if not len(records) == count == lexical.n_documents:
+        raise corrupt(version.directory / MANIFEST, "inconsistent with its files")
     return Index(
-        directory=directory,
-        manifest=manifest,
+        version=version,
         paragraphs=[Paragraph.from_dict(r["paragraph"]) for r in records],
         hashes=[r["hash"] for r in records],
         vectors=vectors,
         lexical=lexical,
-        clauses=_read_clauses(directory, manifest, vectors.shape[1]),
+        clauses=_read_clauses(version, dimension),
     )
 
 
-def _read_clauses(directory: Path, manifest: dict, dimension: int) -> dict[str, np.ndarray]:
+def _read_records(path: Path, manifest: dict) -> list[dict]:
+    """Paragraph records, each checked for shape, and for the document the manifest counted it under."""
+    with os.fdopen(open_regular(path), "rb") as handle:
+        lines = handle.read().decode("utf-8").split("\n")
+    if lines[-1] != "":
+        raise corrupt(path, "truncated (no final newline)")
+    records = []
+    counts: Counter[str] = Counter()
+    for number, line in enumerate(lines[:-1], start=1):
+        record = json.loads(line)
+        try:
+            check_shape(record, PARAGRAPH_RECORD, f"line {number}")
+        except ValueError as error:
+            raise corrupt(path, f"malformed ({error})") from None
+        counts[record["paragraph"]["doc"]] += 1
+        records.append(record)
+    if counts != Counter({doc: d["paragraphs"] for doc, d in manifest["documents"].items() if d["paragraphs"]}):
+        raise corrupt(path, "inconsistent with the manifest's documents")
+    return records
+
+
+def _read_vectors(path: Path, count: int, dimension: int) -> np.ndarray:
+    vectors = np.load(path, allow_pickle=False)
+    if not isinstance(vectors, np.ndarray) or vectors.dtype != np.float32 or vectors.shape != (count, dimension):
+        raise corrupt(path, f"not {count} × {dimension} float32 vectors")
+    if not np.isfinite(vectors).all():
+        raise corrupt(path, "holding non-finite values (NaN or infinity)")
+    return np.ascontiguousarray(vectors)
+
+
+def read_faiss(path: Path, kind: str, count: int, dimension: int):
+    """A FAISS index checked against the manifest before FAISS parses it (its header: kind, dimension, count,
+    metric, and the exact size of a flat one) and after (its class), so a swapped file is refused, not trusted."""
+    import faiss
+
+    with os.fdopen(open_regular(path), "rb") as handle:
+        header = handle.read(FAISS_HEADER.size)
+        size = os.fstat(handle.fileno()).st_size
+    if len(header) < FAISS_HEADER.size:
+        raise corrupt(path, "truncated")
+    fourcc, d, ntotal, _, _, _, metric = FAISS_HEADER.unpack(header)
+    payload = count * dimension * 4
+    if (fourcc, d, ntotal, metric) != (FAISS_FOURCC[kind], dimension, count, faiss.METRIC_INNER_PRODUCT) or (
+        size != FAISS_HEADER.size + 8 + payload if kind == "flat" else size < FAISS_HEADER.size + payload
+    ):
+        raise corrupt(path, f"not the {kind} index of {count} × {dimension} vectors the manifest describes")
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError:
+        raise corrupt(path, "unreadable by FAISS") from None
+    if type(index).__name__ != FAISS_CLASS[kind] or index.d != dimension or index.ntotal != count:
+        raise corrupt(path, f"not the {kind} index of {count} × {dimension} vectors the manifest describes")
+    return index
+
+
+def _read_clauses(version: Version, dimension: int) -> dict[str, np.ndarray]:
     """Stored clause vectors; builds made before they were stored have none, and the caller encodes them."""
-    if CLAUSES not in manifest["files"]:
+    if not version.has(CLAUSES):
         return {}
-    with np.load(directory / CLAUSES, allow_pickle=False) as stored:
+    path = version.path(CLAUSES)
+    with np.load(path, allow_pickle=False) as stored:
         hashes, vectors = stored["hashes"], stored["vectors"]
-    if len(hashes) != len(vectors) or (len(vectors) and vectors.shape[1] != dimension):
-        raise corrupt(directory / CLAUSES, "inconsistent with the paragraph vectors")
+    shaped = (
+        hashes.ndim == 1
+        and hashes.dtype.kind == "U"
+        and vectors.dtype == np.float32
+        and vectors.shape == (len(hashes), dimension)
+    )
+    if not shaped or not all(HEX64.test(h) for h in hashes.tolist()) or not np.isfinite(vectors).all():
+        raise corrupt(path, "inconsistent with the paragraph vectors")
     return dict(zip(hashes.tolist(), vectors, strict=True))
 
 
@@ -350,7 +454,7 @@ def _write_build(
     with (target / "vectors.npy").open("wb") as handle:
         np.save(handle, vectors, allow_pickle=False)
     faiss_index, kind = make_faiss_index(vectors, config.index_type, config.approximate_above)
-    faiss.write_index(faiss_index, str(target / "faiss.index"))
+    faiss.write_index(faiss_index, str(target / FAISS_FILE))
     Bm25.build([p.text for p in paragraphs]).save(target / "lexical.npz")
     clause_vectors = _stack(list(clauses.values())).reshape(len(clauses), vectors.shape[1])
     with (target / CLAUSES).open("wb") as handle:

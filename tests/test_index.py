@@ -238,3 +238,144 @@ def test_concurrent_builds_take_turns(tmp_path):
     processes = [_build_process(corpus, index_dir) for _ in range(2)]
     assert [p.wait() for p in processes] == [0, 0]
     assert len(open_index(index_dir).paragraphs) == 3
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory) -> Path:
+    """A small index (with a two-clause paragraph, so clause vectors are stored) that tampering tests copy."""
+    root = tmp_path_factory.mktemp("small")
+    extra = "\n4. The Conference may wish to urge States to mark imported firearms, and to keep records of imports.\n"
+    build_index([small_corpus(root / "corpus", extra)], root / "index")
+    return root / "index"
+
+
+def linked_copy(index_dir: Path, target: Path) -> Path:
+    """A copy sharing file contents by hard link: a tampering test replaces a file, never writes into one."""
+    shutil.copytree(index_dir, target, copy_function=os.link)
+    return target
+
+
+def resign(index_dir: Path, manifest: object | None = None, **replaced: bytes) -> None:
+    """Tamper as someone who can write the index would: replace files (`name=bytes`, dots as `__`), list their new
+    sizes and checksums in the manifest (or write `manifest` as given) and point CURRENT at it, all consistent."""
+    import hashlib
+
+    version = current_dir(index_dir)
+    listed = json.loads((version / "manifest.json").read_bytes())
+    for key, data in replaced.items():
+        name = key.replace("__", ".")
+        (version / name).unlink(missing_ok=True)
+        (version / name).write_bytes(data)
+        listed["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    data = json.dumps(listed if manifest is None else manifest).encode()
+    (version / "manifest.json").unlink()
+    (version / "manifest.json").write_bytes(data)
+    (index_dir / "CURRENT").unlink()
+    (index_dir / "CURRENT").write_text(f"{version.name} {hashlib.sha256(data).hexdigest()}\n")
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _faiss_bytes(vectors: np.ndarray, kind: str) -> bytes:
+    import faiss
+
+    index, _ = make_faiss_index(np.ascontiguousarray(vectors, dtype=np.float32), kind)  # type: ignore[arg-type]
+    return faiss.serialize_index(index).tobytes()
+
+
+def _manifest(index_dir: Path) -> dict:
+    return json.loads((current_dir(index_dir) / "manifest.json").read_bytes())
+
+
+def _with(manifest: dict, path: str | tuple[str, ...], value: object) -> dict:
+    """The manifest with the value at a dotted path (or a path of keys) replaced."""
+    copy = json.loads(json.dumps(manifest))
+    *parents, last = path.split(".") if isinstance(path, str) else path
+    here = copy
+    for part in parents:
+        here = here[part]
+    here[last] = value
+    return copy
+
+
+TAMPERED = {
+    "faiss.index of another dimension": lambda d, m, v: resign(d, faiss__index=_faiss_bytes(v[:, :32], "flat")),
+    "faiss.index of fewer vectors": lambda d, m, v: resign(d, faiss__index=_faiss_bytes(v[:2], "flat")),
+    "hnsw in the manifest over a flat file": lambda d, m, v: resign(d, _with(m, "index.type", "hnsw")),
+    "flat in the manifest over an hnsw file": lambda d, m, v: resign(d, faiss__index=_faiss_bytes(v, "hnsw")),
+    "vectors.npy of another dimension": lambda d, m, v: resign(d, vectors__npy=_npy(v[:, :32])),
+    "1-D vectors": lambda d, m, v: resign(d, vectors__npy=_npy(v.ravel())),
+    "float64 vectors": lambda d, m, v: resign(d, vectors__npy=_npy(v.astype(np.float64))),
+    "NaN in the vectors": lambda d, m, v: resign(d, vectors__npy=_npy(np.where(v > 0.1, np.nan, v))),
+    "manifest []": lambda d, m, v: resign(d, []),
+    '"files" a string': lambda d, m, v: resign(d, _with(m, "files", "vectors.npy")),
+    "dimension a string": lambda d, m, v: resign(d, _with(m, "model.dimension", "384")),
+    "count negative": lambda d, m, v: resign(d, _with(m, "index.count", -1)),
+    "a null paragraph record": lambda d, m, v: resign(d, paragraphs__jsonl=b"null\n" * 4),
+    "a record without its text": lambda d, m, v: resign(
+        d, paragraphs__jsonl=(current_dir(d) / "paragraphs.jsonl").read_bytes().replace(b'"text"', b'"txet"')
+    ),
+    "vectors.npy not listed": lambda d, m, v: resign(
+        d, _with(m, "files", {k: f for k, f in m["files"].items() if k != "vectors.npy"})
+    ),
+    "../../etc/passwd listed": lambda d, m, v: resign(
+        d, _with(m, ("files", "../../etc/passwd"), m["files"]["faiss.index"])
+    ),
+    "/etc/hostname listed": lambda d, m, v: resign(d, _with(m, ("files", "/etc/hostname"), m["files"]["faiss.index"])),
+    "../../dev/zero listed": lambda d, m, v: resign(
+        d, _with(m, ("files", "../../dev/zero"), {"sha256": "0" * 64, "size": 1})
+    ),
+    "a document outside the sources": lambda d, m, v: resign(d, _with(m, "sources", ["/nonexistent/elsewhere"])),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_tampered_but_consistent_index_is_one_line_error(tmp_path, small_index, case):
+    copy = linked_copy(small_index, tmp_path / "index")
+    original = open_index(small_index)
+    TAMPERED[case](copy, _manifest(copy), original.vectors)
+    with pytest.raises((IndexCorruptError, IndexStaleError)) as error:
+        loaded = open_index(copy)
+        loaded.faiss_index.search(loaded.vectors[:1], 2)
+        loaded.query_encoder().encode(["marking"])
+    assert "\n" not in str(error.value) and "rebuild" in str(error.value)
+
+
+def _replace_with_special(path: Path, kind: str) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink to /dev/zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "symlink to /etc/hostname":
+        path.symlink_to("/etc/hostname")
+    else:
+        path.mkdir()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink to /dev/zero", "symlink to /etc/hostname", "directory"])
+@pytest.mark.parametrize("name", ["CURRENT", "manifest.json", "vectors.npy", "faiss.index"])
+def test_special_files_in_an_index_are_refused_without_reading(tmp_path, small_index, name, kind):
+    """FIFOs, devices and symlinks are refused from their metadata: none is ever opened for reading (no hang)."""
+    copy = linked_copy(small_index, tmp_path / "index")
+    _replace_with_special(copy / name if name == "CURRENT" else current_dir(copy) / name, kind)
+    with pytest.raises(IndexCorruptError) as error:
+        open_index(copy).faiss_index  # noqa: B018
+    assert "\n" not in str(error.value)
+
+
+def test_an_unlisted_file_is_never_read(tmp_path, small_index):
+    """Only files the manifest lists (and so verified) are read: an unlisted clauses.npz is ignored."""
+    copy = linked_copy(small_index, tmp_path / "index")
+    manifest = _manifest(copy)
+    del manifest["files"]["clauses.npz"]
+    resign(copy, manifest)
+    (current_dir(copy) / "clauses.npz").unlink()
+    (current_dir(copy) / "clauses.npz").write_bytes(b"garbage")
+    assert open_index(copy).clauses == {}
