@@ -47,12 +47,13 @@ def _say(message: str) -> None:
     error_console().print(plain(message, style="dim"))
 
 
-def _open(index_dir: Path, no_rebuild: bool, corpus: list[Path] | None = None) -> Index:
-    """The index, built on first use from ./corpus and refreshed when its corpus changed (unless --no-rebuild)."""
+def _open(index_dir: Path, no_rebuild: bool) -> Index:
+    """The index, built on first use from ./corpus, and refreshed from the sources it was built from (never from
+    ./corpus) when they changed, unless --no-rebuild."""
     from semsearch.index import ensure_index
 
-    paths = corpus or ([DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() else None)
-    return ensure_index(paths, index_dir, rebuild=not no_rebuild, on_rebuild=_say)
+    first_build = [DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() else None
+    return ensure_index(first_build, index_dir, rebuild=not no_rebuild, on_rebuild=_say)
 
 
 @app.command()

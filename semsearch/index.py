@@ -52,10 +52,12 @@ from semsearch.storage import (
     Version,
     check_shape,
     corrupt,
+    foreign_reason,
     fsync_directory,
     fsync_write,
     open_regular,
     open_version,
+    regular_sha256,
     remove_leftovers,
     remove_old_versions,
     swap_in,
@@ -365,13 +367,6 @@ def _read_clauses(version: Version, dimension: int) -> dict[str, np.ndarray]:
     return dict(zip(hashes.tolist(), vectors, strict=True))
 
 
-def _file_sha(path: str) -> str | None:
-    try:
-        return sha256_file(Path(path))
-    except OSError:
-        return None
-
-
 def corpus_staleness(manifest: dict) -> Staleness:
     """Compare the corpus on disk with the files the index was built from (content hashes, not mtimes)."""
     built = {d["path"]: d["sha256"] for d in manifest["documents"].values()}
@@ -380,9 +375,9 @@ def corpus_staleness(manifest: dict) -> Staleness:
         root = Path(source)
         if root.is_dir():
             on_disk |= {str(p) for p in find_documents(root) if isinstance(p, Path)}
-        elif root.exists():
+        elif regular_sha256(root) is not None:
             on_disk.add(str(root))
-    changed = tuple(sorted(p for p in built if p in on_disk and _file_sha(p) != built[p]))
+    changed = tuple(sorted(p for p in built if p in on_disk and regular_sha256(Path(p)) != built[p]))
     return Staleness(changed, tuple(sorted(on_disk - set(built))), tuple(sorted(set(built) - on_disk)))
 
 
@@ -522,7 +517,7 @@ def build_index(
     config = config or IndexConfig()
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    sources = [str(Path(p).resolve()) for p in paths]
+    sources = [os.path.abspath(p) for p in paths]  # as given, not resolved: a symlinked root is followed each time
     corpus = load_corpus(sources)
     spec = encoder.spec if encoder is not None else resolve_model(config.model)
     try:
@@ -612,7 +607,13 @@ def ensure_index(
     config: IndexConfig | None = None,
     on_rebuild: Callable[[str], None] | None = None,
 ) -> Index:
-    """Open the index, building or refreshing it first when allowed; otherwise say exactly what is wrong."""
+    """Open the index, building it from `paths` when there is none, or refreshing it when its corpus changed;
+    otherwise say exactly what is wrong.
+
+    A refresh reads only the sources the index was built from (its manifest holds them, and they confine its
+    documents), never `paths` nor the current directory, and only when the index is the user's own: its CURRENT
+    and manifest belong to this user and nobody else can write them, so no one else chose what it reads.
+    """
     index_dir = Path(index_dir)
     try:
         index = open_index(index_dir)
@@ -626,12 +627,17 @@ def ensure_index(
     stale = index.staleness()
     if not stale:
         return index
+    sources = index.manifest["sources"]
+    command = f"semsearch index {' '.join(sources)} --index-dir {index_dir}"
     if not rebuild:
+        raise IndexStaleError(f"the index in {index_dir} is out of date ({stale}); run {command}, or drop --no-rebuild")
+    if reason := foreign_reason(index.version):
         raise IndexStaleError(
-            f"the index in {index_dir} is out of date ({stale}); run semsearch index, or drop --no-rebuild"
+            f"the index in {index_dir} is out of date ({stale}) and is not rebuilt automatically because {reason}; "
+            f"check its sources and run {command}"
         )
     if on_rebuild:
-        on_rebuild(f"corpus changed since the index was built ({stale}); updating it")
+        on_rebuild(f"corpus changed since the index was built ({stale}); updating it from {', '.join(sources)}")
     config = config or IndexConfig(model=index.model_name)
-    build_index(paths or index.manifest["sources"], index_dir, config)
+    build_index(sources, index_dir, config)
     return open_index(index_dir)

@@ -107,6 +107,26 @@ def _size_and_sha256(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def regular_sha256(path: Path) -> str | None:
+    """The checksum of a regular file; None when it is missing, unreadable or not a regular file (never blocks)."""
+    try:
+        return _size_and_sha256(path)[1]
+    except (OSError, IndexCorruptError):
+        return None
+
+
+def foreign_reason(version: Version) -> str | None:
+    """Why this build is not the user's own to rebuild (its CURRENT or manifest belongs to someone else, or others
+    can write it), or None. A rebuild reads what the manifest names, so only its owner may have named it."""
+    for path in (version.directory.parent / CURRENT, version.directory / MANIFEST):
+        info = os.lstat(path)
+        if info.st_uid != os.geteuid():
+            return f"its {path.name} belongs to another user (uid {info.st_uid})"
+        if info.st_mode & 0o022:
+            return f"others can write its {path.name}"
+    return None
+
+
 def confined(directory: Path, name: object) -> Path:
     """The one place a file name read from an index becomes a path: relative, no `..`, and every directory on the
     way a real directory inside `directory` (no symbolic link out). The file itself is opened with

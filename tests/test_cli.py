@@ -205,3 +205,17 @@ def test_core_library_has_no_terminal_code():
             continue
         text = module.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import|from)\s+(typer|rich)\b", text, flags=re.M), module.name
+
+
+def test_a_query_from_another_directory_refreshes_the_index_from_its_own_sources(tmp_path):
+    from .conftest import small_corpus
+
+    docs = small_corpus(tmp_path / "docsA")
+    assert run("index", str(docs), "--index-dir", str(tmp_path / "I"), cwd=tmp_path).returncode == 0
+    small_corpus(docs, extra="\n4. The Conference may wish to recommend stamping.\n")
+    (tmp_path / "other" / "corpus").mkdir(parents=True)
+    (tmp_path / "other" / "corpus" / "other.txt").write_text("1. Unrelated.\n\n2. Other.\n", encoding="utf-8")
+    result = run("query", "stamping", "--json", "--index-dir", str(tmp_path / "I"), cwd=tmp_path / "other")
+    assert result.returncode == 0, result.stderr
+    assert f"updating it from {docs}" in " ".join(result.stderr.split())
+    assert {r["doc"] for r in json.loads(result.stdout)["results"]} == {"small"}

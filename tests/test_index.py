@@ -379,3 +379,50 @@ def test_an_unlisted_file_is_never_read(tmp_path, small_index):
     (current_dir(copy) / "clauses.npz").unlink()
     (current_dir(copy) / "clauses.npz").write_bytes(b"garbage")
     assert open_index(copy).clauses == {}
+
+
+def test_a_refresh_reads_the_recorded_sources_not_the_current_directory(tmp_path, monkeypatch):
+    docs = small_corpus(tmp_path / "docsA")
+    build_index([docs], tmp_path / "I")
+    small_corpus(docs, extra="\n4. The Conference may wish to recommend stamping.\n")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "corpus").mkdir(parents=True)
+    (elsewhere / "corpus" / "other.txt").write_text("1. Unrelated.\n\n2. Other text.\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    messages: list[str] = []
+    refreshed = ensure_index([Path("corpus")], tmp_path / "I", on_rebuild=messages.append)
+    assert {p.doc for p in refreshed.paragraphs} == {"small"} and len(refreshed.paragraphs) == 4
+    assert str(docs) in messages[0]
+    assert refreshed.manifest["sources"] == [str(docs)]
+
+
+@pytest.mark.parametrize("who", ["another user", "group-writable manifest"])
+def test_an_index_someone_else_could_write_is_not_rebuilt(tmp_path, monkeypatch, who):
+    """Its manifest names what a rebuild reads, so only an index nobody else can write is rebuilt automatically."""
+    docs = small_corpus(tmp_path / "docs")
+    build_index([docs], tmp_path / "I")
+    small_corpus(docs, extra="\n4. The Conference may wish to recommend stamping.\n")
+    if who == "another user":
+        monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    else:
+        (current_dir(tmp_path / "I") / "manifest.json").chmod(0o664)
+    with pytest.raises(IndexStaleError, match="not rebuilt automatically because") as error:
+        ensure_index(None, tmp_path / "I")
+    assert f"semsearch index {docs} --index-dir" in str(error.value)
+    assert len(open_index(tmp_path / "I").paragraphs) == 3, "unchanged"
+
+
+def test_a_symlinked_corpus_root_is_recorded_as_given(tmp_path):
+    for version, words in (("v1", "ten years"), ("v2", "twenty years")):
+        small_corpus(tmp_path / version)
+        text = (tmp_path / version / "small.txt").read_text().replace("ten years", words)
+        (tmp_path / version / "small.txt").write_text(text)
+    link = tmp_path / "corpus"
+    link.symlink_to("v1")
+    build_index([link], tmp_path / "I")
+    assert open_index(tmp_path / "I").manifest["sources"] == [str(link)]
+    link.unlink()
+    link.symlink_to("v2")
+    stale = open_index(tmp_path / "I").staleness()
+    assert stale.changed == (str(link / "small.txt"),)
+    assert "twenty years" in " ".join(p.text for p in ensure_index(None, tmp_path / "I").paragraphs)
