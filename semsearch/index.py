@@ -37,7 +37,14 @@ from semsearch.encoder import (
     resolve_model,
     sha256_file,
 )
-from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError, ModelError, WriteError
+from semsearch.errors import (
+    BuildInterrupted,
+    IndexCorruptError,
+    IndexMissingError,
+    IndexStaleError,
+    ModelError,
+    WriteError,
+)
 from semsearch.lexical import Bm25
 from semsearch.storage import (
     CLAUSES,
@@ -47,7 +54,7 @@ from semsearch.storage import (
     MANIFEST,
     QUERY_MODEL,
     Each,
-    Optional,
+    Nullable,
     Rule,
     Version,
     check_shape,
@@ -81,9 +88,9 @@ PARAGRAPH_RECORD = {
         "doc": str,
         "number": str,
         "text": str,
-        "section": Optional({"numeral": str, "title": str}),
-        "subtheme": Optional(str),
-        "meeting": Optional({"ordinal": Rule(lambda v: type(v) is int and v >= 0, "a whole number"), "date": str}),
+        "section": Nullable({"numeral": str, "title": str}),
+        "subtheme": Nullable(str),
+        "meeting": Nullable({"ordinal": Rule(lambda v: type(v) is int and v >= 0, "a whole number"), "date": str}),
         "footnotes": Each(str),
         "lines": Rule(lambda v: isinstance(v, list) and len(v) == 2 and all(type(n) is int for n in v), "two lines"),
     },
@@ -368,7 +375,8 @@ def _read_clauses(version: Version, dimension: int) -> dict[str, np.ndarray]:
 
 
 def corpus_staleness(manifest: dict) -> Staleness:
-    """Compare the corpus on disk with the files the index was built from (content hashes, not mtimes)."""
+    """Compare the corpus on disk with the files the index was built from (content hashes, not mtimes); a file the
+    build skipped counts as new only once its content changes."""
     built = {d["path"]: d["sha256"] for d in manifest["documents"].values()}
     on_disk: set[str] = set()
     for source in manifest["sources"]:
@@ -378,7 +386,10 @@ def corpus_staleness(manifest: dict) -> Staleness:
         elif regular_sha256(root) is not None:
             on_disk.add(str(root))
     changed = tuple(sorted(p for p in built if p in on_disk and regular_sha256(Path(p)) != built[p]))
-    return Staleness(changed, tuple(sorted(on_disk - set(built))), tuple(sorted(set(built) - on_disk)))
+    skipped = {s["path"]: s["sha256"] for s in manifest["skipped"] if "sha256" in s}
+    unchanged_skips = {p for p in on_disk - set(built) if p in skipped and regular_sha256(Path(p)) == skipped[p]}
+    added = tuple(sorted(on_disk - set(built) - unchanged_skips))
+    return Staleness(changed, added, tuple(sorted(set(built) - on_disk)))
 
 
 def _previous(index_dir: Path, spec: ModelSpec, force: bool) -> Index | None:
@@ -473,11 +484,14 @@ def _write_build(
         "documents": {
             d.doc: {"path": d.source, "sha256": d.sha256, "paragraphs": len(d.paragraphs)} for d in corpus.documents
         },
-        "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+        "skipped": [
+            {"path": s.path, "reason": s.reason, "sha256": regular_sha256(Path(s.path))} for s in corpus.skipped
+        ],
         "files": files,
         "versions": _versions(),
     }
-    data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
+    # ASCII with \u escapes: a file name that is not UTF-8 (held as surrogates) round-trips instead of failing.
+    data = json.dumps(manifest, indent=2, ensure_ascii=True).encode("ascii")
     fsync_write(target / "manifest.json", data)
     return hashlib.sha256(data).hexdigest(), manifest
 
@@ -526,6 +540,10 @@ def build_index(
         with lock:
             factory = (lambda: encoder) if encoder is not None else (lambda: SentenceTransformerEncoder(spec))
             return _build_locked(index_dir, corpus, sources, spec, config, progress, started, factory)
+    except BuildInterrupted:
+        raise
+    except KeyboardInterrupt:
+        raise BuildInterrupted(f"interrupted; the previous index in {index_dir} is unchanged") from None
     except Timeout:
         raise WriteError(
             f"another build of {index_dir} is still running after {config.lock_timeout:.0f} s; wait and run again"
@@ -583,9 +601,12 @@ def _build_locked(
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    if previous is not None:
-        previous.close()
-    remove_old_versions(index_dir, f"v-{stamp}")
+    try:
+        if previous is not None:
+            previous.close()
+        remove_old_versions(index_dir, f"v-{stamp}")
+    except KeyboardInterrupt:
+        raise BuildInterrupted(f"interrupted after the new index in {index_dir} was published") from None
     return BuildReport(
         directory=index_dir,
         documents=len(corpus.documents),

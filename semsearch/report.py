@@ -6,7 +6,6 @@ that forbids scripts and remote loads, so a paragraph holding `<script>` or `jav
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import json
@@ -20,6 +19,8 @@ from typing import Literal
 from semsearch.corpus import Paragraph
 from semsearch.dedup import PRESETS, DiffOp, DuplicateGroup, DuplicateReport, PairScore
 from semsearch.errors import WriteError
+from semsearch.sanitize import SafeCsvWriter
+from semsearch.storage import check_replaceable
 
 Format = Literal["md", "html", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("md", "html", "csv", "json")
@@ -66,7 +67,7 @@ def to_json(report: DuplicateReport) -> str:
 
 def to_csv(report: DuplicateReport) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)  # a cell of document text never runs as a spreadsheet formula
     writer.writerow(
         [
             "group",
@@ -272,6 +273,7 @@ def _umask() -> int:
 def write_atomic(path: Path, text: str) -> None:
     """Write beside the target and rename, so a failure never leaves a half-written report in its place."""
     path = Path(path)
+    check_replaceable(path)
     temporary = None
     try:
         with tempfile.NamedTemporaryFile(

@@ -64,6 +64,19 @@ def fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
+def check_replaceable(path: Path) -> None:
+    """Refuse to rename a new file over anything but a regular file: a device node, FIFO or directory would be
+    replaced by a file, and a symbolic link by a file where its target was meant."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise WriteError(f"{path} is a symbolic link; not replacing it (remove it or write elsewhere)")
+    if not stat.S_ISREG(mode):
+        raise WriteError(f"{path} exists and is not a regular file; not replacing it (write elsewhere)")
+
+
 def corrupt(path: Path, what: str) -> IndexCorruptError:
     return IndexCorruptError(
         f"index file {path.name} is {what}; rebuild it with: semsearch index --force --index-dir {path.parent.parent}"
@@ -188,7 +201,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Optional:
+class Nullable:
     """A key that may be absent (or null)."""
 
     shape: object
@@ -208,8 +221,8 @@ NATURAL = between(0, 2**62)
 
 def check_shape(value: object, shape: object, where: str = "") -> None:
     """Raise ValueError naming the first place where `value` is not of `shape` (a type, a dict of required keys,
-    `Each`, `MapOf`, `Rule` or `Optional`); keys the shape does not name are ignored, never read."""
-    if isinstance(shape, Optional):
+    `Each`, `MapOf`, `Rule` or `Nullable`); keys the shape does not name are ignored, never read."""
+    if isinstance(shape, Nullable):
         if value is not None:
             check_shape(value, shape.shape, where)
     elif isinstance(shape, Rule):
@@ -219,7 +232,7 @@ def check_shape(value: object, shape: object, where: str = "") -> None:
         if not isinstance(value, dict):
             raise ValueError(f"{where or 'value'} is not an object")
         for key, inner in shape.items():
-            if key not in value and not isinstance(inner, Optional):
+            if key not in value and not isinstance(inner, Nullable):
                 raise ValueError(f"{where}.{key} is missing")
             check_shape(value.get(key), inner, f"{where}.{key}")
     elif isinstance(shape, Each | MapOf):
@@ -259,7 +272,7 @@ MANIFEST_SHAPE = {
     "index": {"type": one_of("flat", "hnsw", "ivf"), "metric": one_of("inner_product"), "count": between(0, MAX_COUNT)},
     "sources": Each(ABSOLUTE_PATH),
     "documents": MapOf({"path": ABSOLUTE_PATH, "sha256": HEX64, "paragraphs": between(0, MAX_COUNT)}),
-    "skipped": Each({"path": str, "reason": str}),
+    "skipped": Each({"path": str, "reason": str, "sha256": Nullable(HEX64)}),
     "files": MapOf({"sha256": HEX64, "size": NATURAL}),
     "versions": MapOf(str),
 }
