@@ -27,7 +27,11 @@ HOSTILE_TERMINAL = (
     "2. The Conference may wish to urge States to mark firearms [bold red]LOUD[/bold red] and "
     "[link=http://example.invalid]click[/link] twice.\n\n"
     "3. The Conference may wish to urge States to mark firearms \x1b]8;;http://example.invalid\x1b\\\\link\x1b]8;;"
-    "\x1b\\\\ and \x9b31m carriage\rreturns.\n"
+    "\x1b\\\\ and \x9b31m carriage\rreturns.\n\n"
+    "4. The Conference may wish to urge States to mark barrels \x1b[2J\x1b]52;c;aGVsbG8=\x1b\\ at import; and to keep "
+    "ledgers of imports for ten years \x9b31m.\n\n"
+    "5. The Conference may wish to urge States to mark barrels \x1b[2J\x1b]52;c;aGVsbG8=\x1b\\ at import; and to keep "
+    "ledgers of imports for twenty years \x9b31m.\n"
 )
 
 
@@ -100,7 +104,7 @@ def hostile_workspace(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(
     "arguments",
     [("query", "mark firearms", "-k", "3"), ("show", "1"), ("show", "2"), ("show", "3"), ("corpus",),
-     ("duplicates", "--threshold", "0.0")],
+     ("duplicates", "--threshold", "0.0"), ("duplicates", "--explain", "4", "5")],
 )  # fmt: skip
 def test_document_text_never_drives_the_terminal(hostile_workspace, arguments):
     environment = {**ENV, "FORCE_COLOR": "1", "TERM": "xterm-256color"}
@@ -111,11 +115,13 @@ def test_document_text_never_drives_the_terminal(hostile_workspace, arguments):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     output = result.stdout
-    for sequence in ("\x1b[2J", "\x1b[31mRED", "\x1b]8;", "\x07", "\x9b", "\r"):
+    for sequence in ("\x1b[2J", "\x1b[31mRED", "\x1b]8;", "\x1b]52", "\x07", "\x9b", "\r"):
         assert sequence not in output, repr(sequence)
     if arguments[:2] in (("show", "1"), ("show", "2"), ("show", "3")):
         expected = {"1": "⟨ESC⟩[2J", "2": "[bold red]LOUD[/bold red]", "3": "⟨ESC⟩]8;;"}[arguments[1]]
         assert expected in output
+    if arguments[1:2] == ("--explain",):
+        assert "closest clauses" in output and "⟨ESC⟩]52;c;" in output
 
 
 def test_hostile_corpus_tree_is_skipped_with_reasons(tmp_path):
