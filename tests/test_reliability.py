@@ -170,3 +170,89 @@ def test_query_fuzz(searcher, query, mode, k):
     assert len(result.hits) <= k and (mode == "lexical" or len(result.hits) >= 1)
     assert all(hit.score == hit.score for hit in result.hits), "no NaN scores"
     assert mode != "lexical" or all(hit.score > 0 for hit in result.hits)
+
+
+NETWORK_GUARD = '''
+"""Installed by the test as sitecustomize: any Python-level use of a non-local address is logged and refused."""
+import os
+import socket
+
+LOG = os.environ["SEMSEARCH_NETWORK_LOG"]
+LOCAL = ("127.0.0.1", "::1", "localhost", "", None)
+
+
+def refuse(what, address):
+    with open(LOG, "a") as log:
+        log.write(f"{what} {address!r}\\n")
+    raise OSError(101, "network use refused by the test")
+
+
+def guarded(name, position):
+    original = getattr(socket.socket, name)
+
+    def method(self, *args):
+        address = args[position]
+        if not isinstance(address, (str, bytes)) and address[0] not in LOCAL:  # str/bytes: a Unix socket
+            refuse(name, address)
+        return original(self, *args)
+
+    setattr(socket.socket, name, method)
+
+
+for name, position in (("connect", 0), ("connect_ex", 0), ("sendto", -1)):
+    guarded(name, position)
+original_getaddrinfo = socket.getaddrinfo
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if host not in LOCAL:
+        refuse("getaddrinfo", host)
+    return original_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = getaddrinfo
+'''
+
+
+def _strace() -> list[str] | None:
+    """strace, where it exists and may trace here: it also sees what native code (onnxruntime's uploader) does."""
+    import shutil
+
+    if shutil.which("strace") is None:
+        return None
+    probe = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "true"], capture_output=True)
+    return ["strace", "-f", "-qq", "-e", "trace=connect,sendto"] if probe.returncode == 0 else None
+
+
+def test_offline_means_offline(tmp_path):
+    """A build, a query and a shell session open no network connection and leave no telemetry files."""
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(NETWORK_GUARD, encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    small_corpus(tmp_path / "corpus")
+    log = tmp_path / "network.log"
+    environment = {
+        **ENV,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "SEMSEARCH_NETWORK_LOG": str(log),
+        "PYTHONPATH": os.pathsep.join([str(guard), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    environment.pop("ORT_DISABLE_TELEMETRY", None)
+    strace = _strace()
+    for number, (arguments, stdin) in enumerate(
+        [(("index",), None), (("query", "marking", "-k", "1"), None), (("shell",), "marking\nrecords\n:quit\n")]
+    ):
+        prefix = [*strace, "-o", str(tmp_path / f"trace-{number}")] if strace else []
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "semsearch", *arguments],
+            cwd=tmp_path, env=environment, input=stdin, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    assert not log.exists(), log.read_text()
+    assert not (home / "cache" / "Microsoft").exists() and not (home / ".cache" / "Microsoft").exists()
+    for trace in tmp_path.glob("trace-*"):
+        remote = [line for line in trace.read_text().splitlines() if "AF_INET" in line and "127.0.0.1" not in line]
+        assert not [line for line in remote if 'inet_pton(AF_INET6, "::1"' not in line], remote[:3]
