@@ -35,6 +35,10 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 ONNX_MODEL = "model.onnx"
 ONNX_CONFIG = "onnx.json"
 ONNX_TOKENIZER = "tokenizer.json"
+# A word-piece tokenizer turns a word of up to 100 characters into one or more tokens (a longer one into a single
+# unknown token), so with the space before it no token covers more than 101 characters: a text cut at
+# max_tokens × 101 characters keeps every token the model reads, and a 20 MB paragraph is not tokenized whole.
+MAX_CHARS_PER_TOKEN = 101
 
 
 class Encoder(Protocol):
@@ -137,6 +141,7 @@ class SentenceTransformerEncoder:
         self.model = self._load(SentenceTransformer, spec)
         self.checksum = spec.sha256 or _weights_checksum(spec.name)
         self.dimension = int(self.model.get_embedding_dimension())
+        self.max_chars = int(self.model.max_seq_length) * MAX_CHARS_PER_TOKEN
 
     @staticmethod
     def _load(factory: Callable, spec: ModelSpec):
@@ -163,7 +168,7 @@ class SentenceTransformerEncoder:
         chunk = 1024
         parts = []
         for start in range(0, len(texts), chunk):
-            batch = list(texts[start : start + chunk])
+            batch = [text[: self.max_chars] for text in texts[start : start + chunk]]
             parts.append(
                 self.model.encode(
                     batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
@@ -243,6 +248,7 @@ class OnnxEncoder:
         self.inputs: list[str] = config["inputs"]
         self.tokenizer = Tokenizer.from_file(str(directory / ONNX_TOKENIZER))
         self.tokenizer.enable_truncation(int(config["max_tokens"]))
+        self.max_chars = int(config["max_tokens"]) * MAX_CHARS_PER_TOKEN
         self.tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
@@ -257,7 +263,7 @@ class OnnxEncoder:
         order = np.argsort([len(t) for t in texts], kind="stable")
         parts = []
         for start in range(0, len(texts), 32):
-            batch = [texts[i] for i in order[start : start + 32]]
+            batch = [texts[i][: self.max_chars] for i in order[start : start + 32]]
             encodings = self.tokenizer.encode_batch(batch)
             feeds = {
                 "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),

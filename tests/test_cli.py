@@ -313,3 +313,14 @@ def test_an_interrupted_build_says_so_and_leaves_nothing(tmp_path, where, signum
     assert result.returncode == 130 and "Traceback" not in result.stderr
     assert result.stderr.strip().endswith("is unchanged") and "interrupted; the previous index in" in result.stderr
     assert sorted(p.name for p in (tmp_path / "index").iterdir()) == before, "no .tmp- directory left"
+
+
+def test_a_huge_paragraph_is_embedded_cut_and_shown_capped(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    words = ("marking firearms records tracing import licence " * 40_000).strip()  # ~2 MB on one line
+    (tmp_path / "corpus" / "huge.txt").write_text(words + ".\n", encoding="utf-8")
+    assert run("index", cwd=tmp_path).returncode == 0
+    shown = run("show", "1", cwd=tmp_path)
+    assert shown.returncode == 0 and len(shown.stdout) < 20_000
+    assert "more characters not shown" in " ".join(shown.stdout.replace("│", " ").split())
+    assert "Nearest paragraphs" not in shown.stdout, "a paragraph is never its own neighbour"

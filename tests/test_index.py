@@ -426,3 +426,14 @@ def test_a_symlinked_corpus_root_is_recorded_as_given(tmp_path):
     stale = open_index(tmp_path / "I").staleness()
     assert stale.changed == (str(link / "small.txt"),)
     assert "twenty years" in " ".join(p.text for p in ensure_index(None, tmp_path / "I").paragraphs)
+
+
+def test_documents_whose_stems_collide_are_all_indexed_and_not_stale(tmp_path):
+    (tmp_path / "docs").mkdir()
+    for name in ("a.md", "a.txt", "a-2.txt"):
+        (tmp_path / "docs" / name).write_text(f"1. The {name} first.\n\n2. The {name} second.\n", encoding="utf-8")
+    build_index([tmp_path / "docs"], tmp_path / "I")
+    index = open_index(tmp_path / "I")
+    assert sorted(index.manifest["documents"]) == ["a-2", "a.md", "a.txt"]
+    assert not index.staleness()
+    ensure_index(None, tmp_path / "I", rebuild=False)
