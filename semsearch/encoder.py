@@ -233,6 +233,26 @@ def _weights_checksum(name: str) -> str:
     return sha256_file(weights) if weights else ""
 
 
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+MAX_MODEL_TOKENS = 8192
+
+
+def _onnx_config(config: object) -> dict:
+    """The export's settings, refused (ModelError) unless they are what `export_onnx` writes."""
+    valid = (
+        isinstance(config, dict)
+        and isinstance(config.get("inputs"), list)
+        and bool(config["inputs"])
+        and all(name in ONNX_INPUTS for name in config["inputs"])
+        and type(config.get("max_tokens")) is int
+        and 1 <= config["max_tokens"] <= MAX_MODEL_TOKENS
+        and config.get("pooling") == "mean"
+    )
+    if not valid:
+        raise ModelError(f"{ONNX_CONFIG} of the ONNX query model is malformed; rebuild with: semsearch index --force")
+    return config  # type: ignore[return-value]
+
+
 class OnnxEncoder:
     """The same transformer run by onnxruntime, with mean pooling and normalisation done in numpy."""
 
@@ -242,13 +262,13 @@ class OnnxEncoder:
 
         onnxruntime.disable_telemetry_events()  # in case a program imported onnxruntime before semsearch
 
-        config = json.loads((directory / ONNX_CONFIG).read_text(encoding="utf-8"))
+        config = _onnx_config(json.loads((directory / ONNX_CONFIG).read_text(encoding="utf-8")))
         self.name = name
         self.checksum = checksum
         self.inputs: list[str] = config["inputs"]
         self.tokenizer = Tokenizer.from_file(str(directory / ONNX_TOKENIZER))
-        self.tokenizer.enable_truncation(int(config["max_tokens"]))
-        self.max_chars = int(config["max_tokens"]) * MAX_CHARS_PER_TOKEN
+        self.tokenizer.enable_truncation(config["max_tokens"])
+        self.max_chars = config["max_tokens"] * MAX_CHARS_PER_TOKEN
         self.tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
@@ -257,6 +277,8 @@ class OnnxEncoder:
             str(directory / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
         )
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
+        if [i.name for i in self.session.get_inputs()] != self.inputs:
+            raise ModelError(f"{directory / ONNX_MODEL} does not take the inputs {ONNX_CONFIG} names")
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Batches of similar length (as sentence-transformers does), so short texts are not padded to long ones."""

@@ -437,3 +437,27 @@ def test_documents_whose_stems_collide_are_all_indexed_and_not_stale(tmp_path):
     assert sorted(index.manifest["documents"]) == ["a-2", "a.md", "a.txt"]
     assert not index.staleness()
     ensure_index(None, tmp_path / "I", rebuild=False)
+
+
+@pytest.fixture
+def fuzz(monkeypatch):
+    """bench/fuzz_index.py as a module (registered, as its dataclasses need)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "fuzz_index.py"
+    spec = importlib.util.spec_from_file_location("fuzz_index", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fuzz_index", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fuzzed_indexes_are_refused_in_one_line_or_answer_as_before(tmp_path, fuzz):
+    """100 cases of bench/fuzz_index.py (which runs thousands): mutated manifests, CURRENT, vectors, records, FAISS,
+    BM25 and clause files, special files. Each is refused with one line or answers exactly as the original."""
+    fuzz.build_bases(tmp_path)
+    expected = fuzz.baselines(tmp_path)
+    outcomes = [fuzz.run_case(17, case, tmp_path, expected, timeout=60) for case in range(100)]
+    assert [o for o in outcomes if o.outcome not in ("refused", "same")] == []
+    assert {o.family for o in outcomes} == {"bytes", "manifest", "data", "special", "current", "query-model"}
