@@ -42,6 +42,10 @@ class DedupConfig:
     min_cosine: float = 0.4
     verbatim_ratio: float = 0.9
     partial_length_ratio: float = 0.6
+    # Each paragraph has at most `neighbours` candidates; a threshold flagging more than this many pairs per
+    # paragraph flags nearly all of them, a list nobody reviews that costs minutes and gigabytes to group.
+    max_pairs_per_paragraph: float = 20.0
+    max_pairs_floor: int = 1000  # however small the corpus
 
     @classmethod
     def preset(cls, name: str) -> DedupConfig:
@@ -375,7 +379,15 @@ def find_duplicates(
     distinct = np.unique(np.sort(pairs, axis=1), axis=0)
     a = np.concatenate([distinct[:, 0], first[copies]])
     b = np.concatenate([distinct[:, 1], copies])
-    return DuplicateReport(Candidates.of(scorer, a, b), config.threshold, scorer)
+    candidates = Candidates.of(scorer, a, b)
+    flagged = int(np.sum(candidates.scores >= config.threshold))
+    limit = max(config.max_pairs_floor, int(config.max_pairs_per_paragraph * len(index.paragraphs)))
+    if flagged > limit:
+        raise QueryError(
+            f"threshold {config.threshold:.2f} flags {flagged:,} pairs among {len(index.paragraphs):,} paragraphs, "
+            f"more than the {limit:,} a review can use; raise --threshold or choose a --preset"
+        )
+    return DuplicateReport(candidates, config.threshold, scorer)
 
 
 def first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:

@@ -15,6 +15,7 @@ from semsearch.dedup import (
     group_pairs,
     word_diff,
 )
+from semsearch.errors import QueryError
 
 
 def flagged(report) -> set[tuple[str, str]]:
@@ -153,3 +154,11 @@ def test_duplicates_on_a_tiny_index(tmp_path):
     report = find_duplicates(open_index(tmp_path / "index"))
     assert flagged(report) == {("1", "3")}
     assert report.pairs[0].kind == "verbatim"
+
+
+def test_a_threshold_flagging_nearly_every_candidate_is_refused(index):
+    """166 paragraphs, at most 50 candidates each: at threshold 0 almost all are flagged, more than 2 per paragraph."""
+    with pytest.raises(QueryError, match=r"threshold 0\.00 flags [\d,]+ pairs among 166 paragraphs") as error:
+        find_duplicates(index, DedupConfig(threshold=0.0, max_pairs_per_paragraph=2, max_pairs_floor=0))
+    assert "raise --threshold" in str(error.value)
+    assert find_duplicates(index, DedupConfig(max_pairs_per_paragraph=2, max_pairs_floor=0)).pairs
