@@ -242,9 +242,9 @@ def check_shape(value: object, shape: object, where: str = "") -> None:
         items = enumerate(value) if isinstance(value, list) else value.items()
         for key, item in items:
             check_shape(item, shape.shape, f"{where}[{_short(key)}]")
-    elif shape is int or shape is float:
-        if type(value) not in ((int,) if shape is int else (int, float)):
-            raise ValueError(f"{where or 'value'} is not a number")
+    elif shape is int:
+        if type(value) is not int:  # bool is an int to isinstance
+            raise ValueError(f"{where or 'value'} is not an integer")
     elif not isinstance(value, shape):  # type: ignore[arg-type]
         raise ValueError(f"{where or 'value'} is not {getattr(shape, '__name__', shape)}")
 
