@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from semsearch.clauses import clauses_to_embed
 from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError
@@ -461,3 +463,40 @@ def test_fuzzed_indexes_are_refused_in_one_line_or_answer_as_before(tmp_path, fu
     outcomes = [fuzz.run_case(17, case, tmp_path, expected, timeout=60) for case in range(100)]
     assert [o for o in outcomes if o.outcome not in ("refused", "same")] == []
     assert {o.family for o in outcomes} == {"bytes", "manifest", "data", "special", "current", "query-model"}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_manifest_is_validated_or_refused_in_one_line(small_index, data):
+    """The one manifest reader, on a real manifest with any part replaced by any JSON: it returns a manifest whose
+    every field the loader reads has the right type, or raises a one-line index error; nothing else escapes."""
+    from semsearch.storage import validate_manifest
+
+    manifest = _manifest(small_index)
+    places = list(_places(manifest))
+    path = data.draw(st.sampled_from(places))
+    changed = _with(manifest, path, data.draw(JSON)) if path else data.draw(JSON)
+    try:
+        checked = validate_manifest(changed, current_dir(small_index) / "manifest.json")
+    except (IndexCorruptError, IndexStaleError) as error:
+        assert "\n" not in str(error)
+        return
+    assert isinstance(checked["model"]["dimension"], int) and isinstance(checked["index"]["count"], int)
+    assert all(isinstance(f["size"], int) and len(f["sha256"]) == 64 for f in checked["files"].values())
+
+
+def _places(value: object, prefix: tuple = ()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, (*prefix, key))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _places(item, (*prefix, number))
