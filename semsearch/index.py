@@ -632,8 +632,9 @@ def ensure_index(
     otherwise say exactly what is wrong.
 
     A refresh reads only the sources the index was built from (its manifest holds them, and they confine its
-    documents), never `paths` nor the current directory, and only when the index is the user's own: its CURRENT
-    and manifest belong to this user and nobody else can write them, so no one else chose what it reads.
+    documents), never `paths` nor the current directory. Those sources are read, for the staleness check and the
+    rebuild, only when the index is the user's own: its CURRENT and manifest belong to this user and nobody else
+    can write them, so no one else chose them; any other index is served as it is, with a note saying why.
     """
     index_dir = Path(index_dir)
     try:
@@ -645,18 +646,17 @@ def ensure_index(
             on_rebuild(f"no index in {index_dir} yet; building it")
         build_index(paths, index_dir, config)
         return open_index(index_dir)
+    sources = index.manifest["sources"]
+    command = f"semsearch index {' '.join(sources)} --index-dir {index_dir}"
+    if reason := foreign_reason(index.version):
+        if on_rebuild:
+            on_rebuild(f"the index in {index_dir} is not checked for changes because {reason}; to own it: {command}")
+        return index
     stale = index.staleness()
     if not stale:
         return index
-    sources = index.manifest["sources"]
-    command = f"semsearch index {' '.join(sources)} --index-dir {index_dir}"
     if not rebuild:
         raise IndexStaleError(f"the index in {index_dir} is out of date ({stale}); run {command}, or drop --no-rebuild")
-    if reason := foreign_reason(index.version):
-        raise IndexStaleError(
-            f"the index in {index_dir} is out of date ({stale}) and is not rebuilt automatically because {reason}; "
-            f"check its sources and run {command}"
-        )
     if on_rebuild:
         on_rebuild(f"corpus changed since the index was built ({stale}); updating it from {', '.join(sources)}")
     config = config or IndexConfig(model=index.model_name)

@@ -399,8 +399,9 @@ def test_a_refresh_reads_the_recorded_sources_not_the_current_directory(tmp_path
 
 
 @pytest.mark.parametrize("who", ["another user", "group-writable manifest"])
-def test_an_index_someone_else_could_write_is_not_rebuilt(tmp_path, monkeypatch, who):
-    """Its manifest names what a rebuild reads, so only an index nobody else can write is rebuilt automatically."""
+def test_an_index_someone_else_could_write_reads_nothing_it_names(tmp_path, monkeypatch, who):
+    """Its manifest names what the staleness check and a rebuild read, so only an index nobody else can write is
+    checked and rebuilt; another is served as it is, with a note saying why and how to make it one's own."""
     docs = small_corpus(tmp_path / "docs")
     build_index([docs], tmp_path / "I")
     small_corpus(docs, extra="\n4. The Conference may wish to recommend stamping.\n")
@@ -408,10 +409,13 @@ def test_an_index_someone_else_could_write_is_not_rebuilt(tmp_path, monkeypatch,
         monkeypatch.setattr(os, "geteuid", lambda: 4242)
     else:
         (current_dir(tmp_path / "I") / "manifest.json").chmod(0o664)
-    with pytest.raises(IndexStaleError, match="not rebuilt automatically because") as error:
-        ensure_index(None, tmp_path / "I")
-    assert f"semsearch index {docs} --index-dir" in str(error.value)
-    assert len(open_index(tmp_path / "I").paragraphs) == 3, "unchanged"
+    monkeypatch.setattr("semsearch.index.corpus_staleness", lambda manifest: pytest.fail("read its sources"))
+    messages: list[str] = []
+    served = ensure_index(None, tmp_path / "I", on_rebuild=messages.append)
+    assert len(served.paragraphs) == 3, "not rebuilt"
+    (message,) = messages
+    assert "is not checked for changes because" in message and f"semsearch index {docs} --index-dir" in message
+    assert ("belongs to another user" if who == "another user" else "others can write its manifest.json") in message
 
 
 def test_a_symlinked_corpus_root_is_recorded_as_given(tmp_path):
