@@ -19,6 +19,7 @@ from common import peak_rss_mib, save, scale_texts, scale_vectors
 from semsearch import DedupConfig, DuplicateReport, find_duplicates
 from semsearch.corpus import Paragraph
 from semsearch.index import Index, make_faiss_index
+from semsearch.storage import Version
 
 # At scale: fewer neighbours per paragraph and a higher cosine floor for candidates (documented in the README).
 SCALE_CONFIG = DedupConfig(neighbours=10, min_cosine=0.75)
@@ -29,7 +30,8 @@ def in_memory_index(texts: list[str], vectors: np.ndarray, kind: str) -> Index:
     faiss_index, kind = make_faiss_index(vectors, kind)  # type: ignore[arg-type]
     paragraphs = [Paragraph(doc="un", number=str(i), text=t) for i, t in enumerate(texts, start=1)]
     manifest = {"index": {"type": kind}, "model": {"name": "all-MiniLM-L6-v2", "sha256": ""}}
-    return Index(Path(tempfile.gettempdir()), manifest, paragraphs, [], vectors, None, _faiss=faiss_index)  # type: ignore[arg-type]
+    version = Version(Path(tempfile.gettempdir()), manifest)
+    return Index(version, paragraphs, [], vectors, None, _faiss=faiss_index)  # type: ignore[arg-type]
 
 
 def pair_keys(report: DuplicateReport) -> set[tuple[str, str]]:

@@ -7,9 +7,10 @@ sentence-transformers when the index carries an ONNX copy of its model.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,24 +36,38 @@ NoRebuild = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False)
-
-
 def _say(message: str) -> None:
-    from semsearch.terminal import error_console, plain
+    from semsearch.terminal import say
 
-    error_console().print(plain(message, style="dim"))
+    say(message)
 
 
-def _open(index_dir: Path, no_rebuild: bool, corpus: list[Path] | None = None) -> Index:
-    """The index, built on first use from ./corpus and refreshed when its corpus changed (unless --no-rebuild)."""
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Around a build: Ctrl-C or SIGTERM ends it with the library's one line on what was kept, and exit code 130
+    (Typer would exit 130 silently)."""
+    try:
+        yield
+    except KeyboardInterrupt as interrupted:
+        _say(str(interrupted) or "interrupted")
+        raise typer.Exit(130) from None
+
+
+def _open(index_dir: Path, no_rebuild: bool) -> Index:
+    """The index, built on first use from ./corpus, and refreshed from the sources it was built from (never from
+    ./corpus) when they changed, unless --no-rebuild."""
     from semsearch.index import ensure_index
 
-    paths = corpus or ([DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() else None)
-    return ensure_index(paths, index_dir, rebuild=not no_rebuild, on_rebuild=_say)
+    first_build = [DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() else None
+    with _interruptible():
+        return ensure_index(first_build, index_dir, rebuild=not no_rebuild, on_rebuild=_say)
+
+
+def _unit_interval(value: float | None) -> float | None:
+    """Scores lie in [0, 1]; NaN would compare false with every score and so flag every pair."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise typer.BadParameter(f"{value} is not a number from 0 to 1")
+    return value
 
 
 @app.command()
@@ -69,25 +84,27 @@ def index(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from semsearch.index import IndexConfig, build_index
-    from semsearch.terminal import error_console
+    from semsearch.terminal import console, show
 
     if index_type not in ("auto", "flat", "hnsw", "ivf"):
         raise typer.BadParameter("choose auto, flat, hnsw or ivf", param_hint="--index-type")
     sources = paths or [DEFAULT_CORPUS]
     config = IndexConfig(model=model, index_type=index_type, force=force)  # type: ignore[arg-type]
     columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=error_console(), transient=True) as progress:
+    with Progress(*columns, console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("embed", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = build_index(sources, index_dir, config, progress=advance)
+        with _interruptible():
+            report = build_index(sources, index_dir, config, progress=advance)
     for skipped in report.skipped:
         _say(f"skipped {skipped}")
     for warning in report.warnings:
         _say(f"warning: {warning}")
-    _console().print(f"{report}\nindex written to {index_dir}")
+    show(str(report))
+    show(f"index written to {index_dir}")
 
 
 @app.command()
@@ -119,13 +136,13 @@ def query(
     result = Searcher(loaded).search(text, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
     for note in result.notes:
         _say(note)
-    if as_json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
-        return
-    from semsearch.terminal import results_table
+    from semsearch.terminal import results_table, show, write_json
 
+    if as_json:
+        write_json(result.to_dict())
+        return
     if result.hits:
-        _console().print(results_table(result, naming))
+        show(results_table(result, naming))
 
 
 @app.command()
@@ -136,7 +153,7 @@ def show(
     doc: Annotated[
         str | None, typer.Option(help="Document id or symbol, when several documents share numbers.")
     ] = None,
-    neighbours: Annotated[int, typer.Option(help="How many nearest paragraphs to list.")] = 5,
+    neighbours: Annotated[int, typer.Option(min=0, help="How many nearest paragraphs to list.")] = 5,
     index_dir: IndexDir = DEFAULT_INDEX,
     no_rebuild: NoRebuild = False,
 ) -> None:
@@ -144,14 +161,14 @@ def show(
     from semsearch.corpus import load_corpus
     from semsearch.errors import IndexMissingError
     from semsearch.naming import Naming
-    from semsearch.terminal import paragraph_panel
+    from semsearch.terminal import paragraph_panel, show
 
     try:
         loaded = _open(index_dir, no_rebuild)
     except IndexMissingError:
         corpus = load_corpus([DEFAULT_CORPUS])
         naming = Naming.from_corpus(corpus)
-        _console().print(paragraph_panel(naming.find(corpus.paragraphs, number, doc), naming))
+        show(paragraph_panel(naming.find(corpus.paragraphs, number, doc), naming))
         return
     from semsearch.dedup import find_duplicates
     from semsearch.search import neighbours_of
@@ -161,7 +178,7 @@ def show(
     near = neighbours_of(loaded, paragraph, neighbours)
     report = find_duplicates(loaded, review=_review(index_dir, loaded, None))
     repeats = report.repeats_of(paragraph)
-    _console().print(paragraph_panel(paragraph, naming, near, [(p.paragraph, p.kind, p.score) for p in repeats]))
+    show(paragraph_panel(paragraph, naming, near, [(p.paragraph, p.kind, p.score) for p in repeats]))
 
 
 def _review(index_dir: Path, loaded: Index, given: Path | None):
@@ -189,6 +206,7 @@ def corpus_summary(
     from dataclasses import asdict
 
     from semsearch.corpus import load_corpus
+    from semsearch.terminal import corpus_table, show, write_json
 
     corpus = load_corpus(paths or [DEFAULT_CORPUS])
     for skipped in corpus.skipped:
@@ -196,19 +214,14 @@ def corpus_summary(
     for warning in corpus.warnings:
         _say(f"warning: {warning}")
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "documents": [{"doc": d.doc, "source": d.source, **asdict(d.meta)} for d in corpus.documents],
-                    "paragraphs": [p.to_dict() for p in corpus.paragraphs],
-                },
-                ensure_ascii=False,
-            )
+        write_json(
+            {
+                "documents": [{"doc": d.doc, "source": d.source, **asdict(d.meta)} for d in corpus.documents],
+                "paragraphs": [p.to_dict() for p in corpus.paragraphs],
+            }
         )
         return
-    from semsearch.terminal import corpus_table
-
-    _console().print(corpus_table(corpus))
+    show(corpus_table(corpus))
 
 
 @app.command("eval")
@@ -226,13 +239,13 @@ def evaluate_queries(
     from semsearch.search import Searcher
 
     labelled = load_queries(queries)
+    from semsearch.terminal import evaluation_table, show, write_json
+
     result = evaluate(Searcher(_open(index_dir, no_rebuild)), labelled, k=k)
     if as_json:
-        print(json.dumps(asdict(result)))
+        write_json(asdict(result))
         return
-    from semsearch.terminal import evaluation_table
-
-    _console().print(evaluation_table(result))
+    show(evaluation_table(result))
 
 
 @app.command()
@@ -245,7 +258,7 @@ def shell(
     """Load the index once and answer queries typed at a prompt (:k N, :mode M, :quit)."""
     from semsearch.errors import SemsearchError
     from semsearch.search import Searcher
-    from semsearch.terminal import results_table
+    from semsearch.terminal import results_table, show
 
     try:
         import readline
@@ -259,8 +272,7 @@ def shell(
     searcher = Searcher(_open(index_dir, no_rebuild))
     searcher.index.query_encoder()
     naming = Naming.of_index(searcher.index.manifest, searcher.index.paragraphs)
-    console = _console()
-    console.print("Type a query, :k N, :mode dense|lexical|hybrid, or :quit.", style="dim")
+    show("Type a query, :k N, :mode dense|lexical|hybrid, or :quit.", style="dim")
     while True:
         try:
             line = input("semsearch> ").strip()
@@ -277,9 +289,9 @@ def shell(
         if not line:
             continue
         try:
-            console.print(results_table(searcher.search(line, k=k, mode=mode), naming))  # type: ignore[arg-type]
+            show(results_table(searcher.search(line, k=k, mode=mode), naming))  # type: ignore[arg-type]
         except SemsearchError as error:
-            console.print(f"error: {error}", style="red", markup=False)
+            show(f"error: {error}", style="red")
     if readline is not None:
         with contextlib.suppress(OSError):
             readline.write_history_file(history)
@@ -287,7 +299,9 @@ def shell(
 
 @app.command()
 def duplicates(
-    threshold: Annotated[float | None, typer.Option(help="Flag pairs scoring at least this.")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(callback=_unit_interval, help="Flag pairs scoring at least this (0 to 1).")
+    ] = None,
     preset: Annotated[
         str | None,
         typer.Option(help="A threshold tuned on labelled pairs: precise (the default), balanced or thorough."),
@@ -312,7 +326,7 @@ def duplicates(
             "--calibrate", help="Labelled pairs or a decisions file (JSONL): print precision/recall per threshold."
         ),
     ] = None,
-    top: Annotated[int | None, typer.Option(help="Show only the N largest groups in the terminal.")] = None,
+    top: Annotated[int | None, typer.Option(min=0, help="Show only the N largest groups in the terminal.")] = None,
     no_diff: Annotated[bool, typer.Option("--no-diff", help="Terminal view without word diffs.")] = False,
     doc: Annotated[
         str | None, typer.Option(help="Document id or symbol for --explain when numbers repeat across documents.")
@@ -330,25 +344,27 @@ def duplicates(
     if threshold is not None and preset is not None:
         raise typer.BadParameter("give --threshold or --preset, not both", param_hint="--preset")
     config = DedupConfig(threshold=threshold) if threshold is not None else DedupConfig.preset(preset or DEFAULT_PRESET)
+    from semsearch.terminal import lines, show
+
     loaded = _open(index_dir, no_rebuild)
     report = find_duplicates(loaded, config, review=_review(index_dir, loaded, decisions))
-    console = _console()
     if explain is not None:
-        console.print(report.explain(report.pair(*explain, doc)), markup=False)
+        show(lines(report.explain(report.pair(*explain, doc))))
         return
     if calibrate_with is not None:
         from semsearch.calibration import calibrate, load_pairs
         from semsearch.terminal import calibration_table
 
         rows = calibrate(report, load_pairs(calibrate_with, loaded))
-        console.print(calibration_table(rows, config.threshold))
+        show(calibration_table(rows, config.threshold))
         return
     if as_json or fmt is not None:
         from semsearch.report import render, write_atomic
+        from semsearch.terminal import write_out
 
         text = render(report, "json" if as_json and fmt is None else fmt)  # type: ignore[arg-type]
         if output is None:
-            sys.stdout.write(text)
+            write_out(text)
         else:
             write_atomic(output, text)
             _say(f"{len(report.groups)} groups, {len(report.pairs)} pairs written to {output}")
@@ -356,25 +372,30 @@ def duplicates(
     from semsearch.report import summary_line
     from semsearch.terminal import group_panel, stale_panel, ungrouped_panel
 
-    console.print(summary_line(report), markup=False)
+    show(summary_line(report))
     for number in range(1, len(report.groups[:top]) + 1):
-        console.print(group_panel(report, number, diffs=not no_diff))
+        show(group_panel(report, number, diffs=not no_diff))
     if report.ungrouped and top is None:
-        console.print(ungrouped_panel(report.ungrouped, diffs=not no_diff))
+        show(ungrouped_panel(report.ungrouped, diffs=not no_diff))
     if report.review.stale:
-        console.print(stale_panel(report))
+        show(stale_panel(report))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops a command as Ctrl-C does, so a build cleans up its temporary directory and says so."""
+    raise KeyboardInterrupt
 
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     from semsearch.errors import SemsearchError
+    from semsearch.terminal import say
 
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except SemsearchError as error:
-        from semsearch.terminal import error_console, plain
-
-        error_console().print(plain(f"error: {error}", style="red"))
+        say(f"error: {error}", style="red")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

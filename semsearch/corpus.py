@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from semsearch.errors import CorpusError
 from semsearch.parser import is_roman, parse_layout, parse_text, roman_value
 from semsearch.readers import SUFFIXES, UNSUPPORTED, read_layout
 from semsearch.readers.text import source_lines
+from semsearch.sanitize import display_name
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MAX_DEPTH = 200  # directories below a corpus root; a deeper tree is a mistake or a trap
 # A document whose paragraphs hold less than this share of its text (front matter and furniture aside) is warned of.
 MIN_TEXT_SHARE = 0.9
 
@@ -164,35 +167,69 @@ def reading_warning(document: Document) -> str | None:
     return None
 
 
-def find_documents(root: Path) -> Iterator[Path | Skipped]:
-    """Text files under root in a stable order; directory symlinks are not followed, so loops cannot trap us."""
-    for directory, subdirs, files in os.walk(root, followlinks=False, onerror=None):
-        here = Path(directory)
-        for name in sorted(subdirs):
-            if (here / name).is_symlink():
-                yield Skipped(str(here / name), "symbolic link to a directory, not followed")
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and not (here / d).is_symlink())
-        for name in sorted(files):
-            path = here / name
-            if name.startswith("."):
+def find_documents(root: Path, max_depth: int = MAX_DEPTH) -> Iterator[Path | Skipped]:
+    """Documents under root in a stable order (each directory's files, then its subdirectories, by name).
+
+    The walk is iterative (no recursion limit), follows no directory symlink (so loops cannot trap it) and no file
+    symlink that leads outside the corpus; each of those, and whatever lies deeper than `max_depth`, is skipped
+    with its reason.
+    """
+    real_root = root.resolve()
+    pending: list[tuple[Path, int]] = [(root, 0)]
+    while pending:
+        here, depth = pending.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError as error:
+            yield Skipped(str(here), f"cannot be listed ({error.strerror or error})")
+            continue
+        subdirs = []
+        for entry in entries:
+            if not entry.name.startswith(".") and _is_directory(entry):
+                if entry.is_symlink():
+                    yield Skipped(str(here / entry.name), "symbolic link to a directory, not followed")
+                elif depth + 1 > max_depth:
+                    yield Skipped(str(here / entry.name), f"more than {max_depth} directories deep, not read")
+                else:
+                    subdirs.append(here / entry.name)
+        for entry in entries:
+            path = here / entry.name
+            if entry.name.startswith(".") or _is_directory(entry):
                 continue
             if path.suffix.lower() in UNSUPPORTED:
                 yield Skipped(str(path), f"{path.suffix} files are not read; save it as .docx, PDF or HTML")
                 continue
             if path.suffix.lower() not in SUFFIXES:
                 continue
-            try:
-                if not path.resolve(strict=True).is_file():
-                    yield Skipped(str(path), "not a regular file")
-                    continue
-            except (OSError, RuntimeError) as error:
-                yield Skipped(str(path), f"broken or looping symbolic link ({getattr(error, 'strerror', error)})")
+            if (reason := _unreadable_reason(path, entry, real_root)) is not None:
+                yield Skipped(str(path), reason)
                 continue
             yield path
+        pending.extend((directory, depth + 1) for directory in reversed(subdirs))
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _unreadable_reason(path: Path, entry: os.DirEntry[str], real_root: Path) -> str | None:
+    """Why a file of the corpus is not read, or None: not a regular file, a broken link, a link out of the corpus."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as error:
+        return f"broken or looping symbolic link ({getattr(error, 'strerror', error)})"
+    if entry.is_symlink() and not target.is_relative_to(real_root):
+        return "symbolic link to a file outside the corpus, not followed"
+    if not target.is_file():
+        return "not a regular file"
+    return None
 
 
 def _doc_id(root: Path, path: Path) -> str:
-    return path.relative_to(root).with_suffix("").as_posix()
+    return display_name(path.relative_to(root).with_suffix("").as_posix())
 
 
 def load_corpus(paths: Iterable[Path | str], max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
@@ -208,7 +245,7 @@ def load_corpus(paths: Iterable[Path | str], max_bytes: int = DEFAULT_MAX_BYTES)
         if not root.exists() and not root.is_symlink():
             raise CorpusError(f"{root}: no such file or directory")
         if not root.is_dir():
-            documents.append(read_document(root, max_bytes=max_bytes))
+            documents.append(read_document(root, display_name(root.stem), max_bytes))
             continue
         found = 0
         for item in find_documents(root):
@@ -230,15 +267,26 @@ def load_corpus(paths: Iterable[Path | str], max_bytes: int = DEFAULT_MAX_BYTES)
 
 
 def _unique_ids(documents: list[Document]) -> list[Document]:
-    """Two files with the same stem from different arguments still get distinct ids."""
-    seen: dict[str, int] = {}
+    """Every document a distinct id that does not change from build to build: its stem, or, where stems collide
+    and its suffix tells it apart (a.md, a.txt), its name with the suffix; still-equal names (the same file name
+    under two arguments) get -2, -3 … in argument order, skipping ids another document has."""
+    stems = Counter(d.doc for d in documents)
+    named = Counter((d.doc, Path(d.source).suffix) for d in documents)
+    names = [
+        d.doc + Path(d.source).suffix if stems[d.doc] > 1 and named[d.doc, Path(d.source).suffix] == 1 else d.doc
+        for d in documents
+    ]
+    wanted = set(names)
+    given: set[str] = set()
     result = []
-    for document in documents:
-        count = seen.get(document.doc, 0)
-        seen[document.doc] = count + 1
-        if count:
-            new_id = f"{document.doc}-{count + 1}"
-            paragraphs = tuple(Paragraph(**{**p.__dict__, "doc": new_id}) for p in document.paragraphs)
+    for document, name in zip(documents, names, strict=True):
+        new_id, count = name, 1
+        while new_id in given or (new_id != name and new_id in wanted):
+            count += 1
+            new_id = f"{name}-{count}"
+        given.add(new_id)
+        if new_id != document.doc:
+            paragraphs = tuple(replace(p, doc=new_id) for p in document.paragraphs)
             document = replace(document, doc=new_id, paragraphs=paragraphs)
         result.append(document)
     return result

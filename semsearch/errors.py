@@ -33,3 +33,8 @@ class WriteError(SemsearchError):
 
 class QueryError(SemsearchError):
     """A query or a filter value cannot be answered as given."""
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """A build stopped by Ctrl-C (or, in the CLI, SIGTERM); says what state the index was left in. Still a
+    KeyboardInterrupt, so `except Exception` never swallows it."""

@@ -1,31 +1,22 @@
-"""A persistent, verifiable FAISS index of a corpus, rebuilt incrementally and swapped in atomically.
+"""What an index build holds and how it is made: paragraphs, their vectors, a FAISS index, BM25 statistics,
+clause vectors and an ONNX query model, rebuilt incrementally (only new or changed texts are embedded).
 
-Layout of an index directory::
-
-    CURRENT            "<version> <sha256 of its manifest.json>", replaced atomically
-    v-<stamp>/         one complete build: manifest.json, paragraphs.jsonl, vectors.npy, faiss.index,
-                       lexical.npz, clauses.npz (vectors of the clauses duplicate detection compares, by
-                       content hash) and query-model/ (an ONNX copy of the encoder)
-    .lock              held while building, so concurrent builds take turns
-
-A build writes into `.tmp-<stamp>/`, renames it to `v-<stamp>/` and only then points CURRENT at it, so a build
-killed at any moment leaves the previous index answering. Every file's sha256 is in the manifest and checked on
-load, so a truncated or altered file is reported instead of reaching FAISS. An open index holds a shared lock
-(flock) on its manifest for as long as it lives, and a build deletes only old versions nobody holds, so files
-read lazily (faiss.index, query-model/) are still there however many builds happen meanwhile.
+A version directory holds manifest.json, paragraphs.jsonl, vectors.npy, faiss.index, lexical.npz, clauses.npz
+(vectors of the clauses duplicate detection compares, by content hash) and query-model/ (an ONNX copy of the
+encoder); `semsearch.storage` keeps versions, swaps them in atomically and verifies them on load.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import shutil
+import struct
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +38,7 @@ from semsearch.encoder import (
     sha256_file,
 )
 from semsearch.errors import (
+    BuildInterrupted,
     IndexCorruptError,
     IndexMissingError,
     IndexStaleError,
@@ -54,18 +46,55 @@ from semsearch.errors import (
     WriteError,
 )
 from semsearch.lexical import Bm25
+from semsearch.storage import (
+    CLAUSES,
+    FORMAT_VERSION,
+    HEX64,
+    LOCK,
+    MANIFEST,
+    QUERY_MODEL,
+    Each,
+    Nullable,
+    Rule,
+    Version,
+    check_shape,
+    corrupt,
+    foreign_reason,
+    fsync_directory,
+    fsync_write,
+    open_regular,
+    open_version,
+    regular_sha256,
+    remove_leftovers,
+    remove_old_versions,
+    swap_in,
+    write_error,
+)
 
-FORMAT_VERSION = 1
-CURRENT = "CURRENT"
-LOCK = ".lock"
-QUERY_MODEL = "query-model"
-CLAUSES = "clauses.npz"
 IndexType = Literal["auto", "flat", "hnsw", "ivf"]
 APPROXIMATE_ABOVE = 50_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 IVF_PROBES = 32
+FAISS_FILE = "faiss.index"
+# What `faiss.write_index` starts each kind of index with, and the class `faiss.read_index` must return for it.
+FAISS_FOURCC = {"flat": b"IxFI", "hnsw": b"IHNf", "ivf": b"IwFl"}
+FAISS_CLASS = {"flat": "IndexFlatIP", "hnsw": "IndexHNSWFlat", "ivf": "IndexIVFFlat"}
+FAISS_HEADER = struct.Struct("<4siqqq?i")  # fourcc, d, ntotal, two reserved, is_trained, metric
+PARAGRAPH_RECORD = {
+    "hash": HEX64,
+    "paragraph": {
+        "doc": str,
+        "number": str,
+        "text": str,
+        "section": Nullable({"numeral": str, "title": str}),
+        "subtheme": Nullable(str),
+        "meeting": Nullable({"ordinal": Rule(lambda v: type(v) is int and v >= 0, "a whole number"), "date": str}),
+        "footnotes": Each(str),
+        "lines": Rule(lambda v: isinstance(v, list) and len(v) == 2 and all(type(n) is int for n in v), "two lines"),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -126,10 +155,9 @@ class Staleness:
 
 @dataclass
 class Index:
-    """A loaded, verified index; read-only."""
+    """A loaded, verified index; read-only. Every file it reads is one its manifest lists (`Version.path`)."""
 
-    directory: Path
-    manifest: dict
+    version: Version
     paragraphs: list[Paragraph]
     hashes: list[str]
     vectors: np.ndarray
@@ -140,15 +168,20 @@ class Index:
     _faiss: object | None = field(default=None, repr=False)
 
     @property
+    def directory(self) -> Path:
+        return self.version.directory
+
+    @property
+    def manifest(self) -> dict:
+        return self.version.manifest
+
+    @property
     def faiss_index(self):
         """Read on first use: exhaustive search over a small corpus never needs FAISS, so a cold query skips it."""
         if self._faiss is None:
-            import faiss
-
-            index = faiss.read_index(str(self.directory / "faiss.index"))
-            if index.ntotal != len(self.paragraphs):
-                raise _corrupt(self.directory / "faiss.index", "inconsistent with the paragraphs")
-            apply_search_parameters(index, self.manifest["index"]["type"])
+            kind = self.manifest["index"]["type"]
+            index = read_faiss(self.version.path(FAISS_FILE), kind, len(self.paragraphs), self.vectors.shape[1])
+            apply_search_parameters(index, kind)
             self._faiss = index
         return self._faiss
 
@@ -160,12 +193,21 @@ class Index:
         """The ONNX copy when the index has one (no torch import), else the sentence-transformers model."""
         if self._encoder is None:
             model = self.manifest["model"]
-            onnx_dir = self.directory / QUERY_MODEL
-            if (onnx_dir / ONNX_MODEL).is_file():
-                self._encoder = OnnxEncoder(onnx_dir, model["name"], model["sha256"])
+            if model["query_encoder"] == "onnx":
+                self._encoder = self._onnx_encoder(model["name"], model["sha256"])
             else:
                 self._encoder = sentence_transformer_for(model["name"], model["sha256"])
         return self._encoder
+
+    def _onnx_encoder(self, name: str, checksum: str) -> OnnxEncoder:
+        onnx_dir = self.version.path(f"{QUERY_MODEL}/{ONNX_MODEL}").parent
+        try:
+            encoder = OnnxEncoder(onnx_dir, name, checksum)
+        except Exception as error:  # onnxruntime and tokenizers fail on a malformed file in their own ways
+            raise corrupt(onnx_dir / ONNX_MODEL, f"unloadable ({type(error).__name__})") from None
+        if encoder.dimension != self.vectors.shape[1]:
+            raise corrupt(onnx_dir / ONNX_MODEL, f"of dimension {encoder.dimension}, not the index's")
+        return encoder
 
     def staleness(self) -> Staleness:
         return corpus_staleness(self.manifest)
@@ -235,165 +277,120 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _read_current(index_dir: Path) -> tuple[str, str]:
-    pointer = index_dir / CURRENT
-    try:
-        text = pointer.read_text(encoding="utf-8").split()
-    except FileNotFoundError:
-        raise IndexMissingError(
-            f"no index in {index_dir}; build it with: semsearch index --index-dir {index_dir}"
-        ) from None
-    except (OSError, UnicodeDecodeError):
-        raise IndexCorruptError(f"{pointer} is unreadable; rebuild with: semsearch index --force") from None
-    if len(text) != 2 or not text[0].startswith("v-") or "/" in text[0]:
-        raise IndexCorruptError(f"{pointer} is damaged; rebuild with: semsearch index --force")
-    return text[0], text[1]
-
-
-def _corrupt(path: Path, what: str) -> IndexCorruptError:
-    return IndexCorruptError(
-        f"index file {path.name} is {what}; rebuild it with: semsearch index --force --index-dir {path.parent.parent}"
-    )
-
-
-def _verified_manifest(version_dir: Path, manifest_sha: str) -> dict:
-    path = version_dir / "manifest.json"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise _corrupt(path, "missing") from None
-    if hashlib.sha256(data).hexdigest() != manifest_sha:
-        raise _corrupt(path, "altered or truncated (checksum mismatch)")
-    manifest = json.loads(data)
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexStaleError(
-            f"the index in {version_dir.parent} has format {manifest.get('format')}, this semsearch reads "
-            f"{FORMAT_VERSION}; rebuild with: semsearch index --force"
-        )
-    for name, expected in manifest["files"].items():
-        file = version_dir / name
-        try:
-            size = file.stat().st_size
-        except FileNotFoundError:
-            raise _corrupt(file, "missing") from None
-        if size != expected["size"]:
-            raise _corrupt(file, f"truncated or grown ({size} bytes, expected {expected['size']})")
-        if sha256_file(file) != expected["sha256"]:
-            raise _corrupt(file, "altered (checksum mismatch)")
-    return manifest
-
-
 def open_index(index_dir: Path | str) -> Index:
-    """Load the current build, verifying every file; retried if a concurrent build swaps it in mid-read."""
-    index_dir = Path(index_dir)
-    for _ in range(3):
-        current = _read_current(index_dir)
-        try:
-            return _load_version(index_dir, *current)
-        except (FileNotFoundError, IndexCorruptError) as error:
-            if _read_current(index_dir) != current:
-                continue
-            if isinstance(error, IndexCorruptError):
-                raise
-            raise _corrupt(Path(error.filename or index_dir / current[0] / "?"), "missing") from None
-    raise IndexCorruptError(f"the index in {index_dir} keeps changing while being read; try again")
-
-
-def _load_version(index_dir: Path, version: str, manifest_sha: str) -> Index:
-    directory = index_dir / version
-    lease = _lease(directory)
-    try:
-        manifest = _verified_manifest(directory, manifest_sha)
-        index = _read_files(directory, manifest)
-    except (KeyError, ValueError, RuntimeError, UnicodeDecodeError) as error:
-        os.close(lease)
-        raise _corrupt(directory / "manifest.json", f"unreadable ({type(error).__name__})") from None
-    except BaseException:
-        os.close(lease)
-        raise
+    """Load the current build, verifying every file."""
+    index, lease = open_version(Path(index_dir), _read_files)
     index._release = weakref.finalize(index, os.close, lease)
     return index
 
 
-def _lease(directory: Path) -> int:
-    """A shared lock that keeps builds from deleting this version while it is open."""
-    path = directory / "manifest.json"
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise _corrupt(path, "missing") from None
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(descriptor)
-        raise FileNotFoundError(errno.ENOENT, "being deleted by a build", str(path)) from None
-    except OSError:
-        pass  # a filesystem without locks (some network mounts) still serves the index, unprotected
-    return descriptor
-
-
-def _read_files(directory: Path, manifest: dict) -> Index:
-    records = [json.loads(line) for line in (directory / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
-    vectors = np.load(directory / "vectors.npy", allow_pickle=False)
-    lexical = Bm25.load(directory / "lexical.npz")
-    if not (len(records) == vectors.shape[0] == manifest["index"]["count"] == lexical.n_documents):
-        raise _corrupt(directory / "manifest.json", "inconsistent with its files")
+def _read_files(version: Version) -> Index:
+    manifest = version.manifest
+    count, dimension = manifest["index"]["count"], manifest["model"]["dimension"]
+    records = _read_records(version.path("paragraphs.jsonl"), manifest)
+    vectors = _read_vectors(version.path("vectors.npy"), count, dimension)
+    lexical = Bm25.load(version.path("lexical.npz"))
+    if not len(records) == count == lexical.n_documents:
+        raise corrupt(version.directory / MANIFEST, "inconsistent with its files")
     return Index(
-        directory=directory,
-        manifest=manifest,
+        version=version,
         paragraphs=[Paragraph.from_dict(r["paragraph"]) for r in records],
         hashes=[r["hash"] for r in records],
         vectors=vectors,
         lexical=lexical,
-        clauses=_read_clauses(directory, manifest, vectors.shape[1]),
+        clauses=_read_clauses(version, dimension),
     )
 
 
-def _read_clauses(directory: Path, manifest: dict, dimension: int) -> dict[str, np.ndarray]:
+def _read_records(path: Path, manifest: dict) -> list[dict]:
+    """Paragraph records, each checked for shape, and for the document the manifest counted it under."""
+    with os.fdopen(open_regular(path), "rb") as handle:
+        lines = handle.read().decode("utf-8").split("\n")
+    if lines[-1] != "":
+        raise corrupt(path, "truncated (no final newline)")
+    records = []
+    counts: Counter[str] = Counter()
+    for number, line in enumerate(lines[:-1], start=1):
+        record = json.loads(line)
+        try:
+            check_shape(record, PARAGRAPH_RECORD, f"line {number}")
+        except ValueError as error:
+            raise corrupt(path, f"malformed ({error})") from None
+        counts[record["paragraph"]["doc"]] += 1
+        records.append(record)
+    if counts != Counter({doc: d["paragraphs"] for doc, d in manifest["documents"].items() if d["paragraphs"]}):
+        raise corrupt(path, "inconsistent with the manifest's documents")
+    return records
+
+
+def _read_vectors(path: Path, count: int, dimension: int) -> np.ndarray:
+    vectors = np.load(path, allow_pickle=False)
+    if not isinstance(vectors, np.ndarray) or vectors.dtype != np.float32 or vectors.shape != (count, dimension):
+        raise corrupt(path, f"not {count} × {dimension} float32 vectors")
+    if not np.isfinite(vectors).all():
+        raise corrupt(path, "holding non-finite values (NaN or infinity)")
+    return np.ascontiguousarray(vectors)
+
+
+def read_faiss(path: Path, kind: str, count: int, dimension: int):
+    """A FAISS index checked against the manifest before FAISS parses it (its header: kind, dimension, count,
+    metric, and the exact size of a flat one) and after (its class), so a swapped file is refused, not trusted."""
+    import faiss
+
+    with os.fdopen(open_regular(path), "rb") as handle:
+        header = handle.read(FAISS_HEADER.size)
+        size = os.fstat(handle.fileno()).st_size
+    if len(header) < FAISS_HEADER.size:
+        raise corrupt(path, "truncated")
+    fourcc, d, ntotal, _, _, _, metric = FAISS_HEADER.unpack(header)
+    payload = count * dimension * 4
+    if (fourcc, d, ntotal, metric) != (FAISS_FOURCC[kind], dimension, count, faiss.METRIC_INNER_PRODUCT) or (
+        size != FAISS_HEADER.size + 8 + payload if kind == "flat" else size < FAISS_HEADER.size + payload
+    ):
+        raise corrupt(path, f"not the {kind} index of {count} × {dimension} vectors the manifest describes")
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError:
+        raise corrupt(path, "unreadable by FAISS") from None
+    if type(index).__name__ != FAISS_CLASS[kind] or index.d != dimension or index.ntotal != count:
+        raise corrupt(path, f"not the {kind} index of {count} × {dimension} vectors the manifest describes")
+    return index
+
+
+def _read_clauses(version: Version, dimension: int) -> dict[str, np.ndarray]:
     """Stored clause vectors; builds made before they were stored have none, and the caller encodes them."""
-    if CLAUSES not in manifest["files"]:
+    if not version.has(CLAUSES):
         return {}
-    with np.load(directory / CLAUSES, allow_pickle=False) as stored:
+    path = version.path(CLAUSES)
+    with np.load(path, allow_pickle=False) as stored:
         hashes, vectors = stored["hashes"], stored["vectors"]
-    if len(hashes) != len(vectors) or (len(vectors) and vectors.shape[1] != dimension):
-        raise _corrupt(directory / CLAUSES, "inconsistent with the paragraph vectors")
+    shaped = (
+        hashes.ndim == 1
+        and hashes.dtype.kind == "U"
+        and vectors.dtype == np.float32
+        and vectors.shape == (len(hashes), dimension)
+    )
+    if not shaped or not all(HEX64.test(h) for h in hashes.tolist()) or not np.isfinite(vectors).all():
+        raise corrupt(path, "inconsistent with the paragraph vectors")
     return dict(zip(hashes.tolist(), vectors, strict=True))
 
 
-def _file_sha(path: str) -> str | None:
-    try:
-        return sha256_file(Path(path))
-    except OSError:
-        return None
-
-
 def corpus_staleness(manifest: dict) -> Staleness:
-    """Compare the corpus on disk with the files the index was built from (content hashes, not mtimes)."""
+    """Compare the corpus on disk with the files the index was built from (content hashes, not mtimes); a file the
+    build skipped counts as new only once its content changes."""
     built = {d["path"]: d["sha256"] for d in manifest["documents"].values()}
     on_disk: set[str] = set()
     for source in manifest["sources"]:
         root = Path(source)
         if root.is_dir():
             on_disk |= {str(p) for p in find_documents(root) if isinstance(p, Path)}
-        elif root.exists():
+        elif regular_sha256(root) is not None:
             on_disk.add(str(root))
-    changed = tuple(sorted(p for p in built if p in on_disk and _file_sha(p) != built[p]))
-    return Staleness(changed, tuple(sorted(on_disk - set(built))), tuple(sorted(set(built) - on_disk)))
+    changed = tuple(sorted(p for p in built if p in on_disk and regular_sha256(Path(p)) != built[p]))
+    skipped = {s["path"]: s["sha256"] for s in manifest["skipped"] if "sha256" in s}
+    unchanged_skips = {p for p in on_disk - set(built) if p in skipped and regular_sha256(Path(p)) == skipped[p]}
+    added = tuple(sorted(on_disk - set(built) - unchanged_skips))
+    return Staleness(changed, added, tuple(sorted(set(built) - on_disk)))
 
 
 def _previous(index_dir: Path, spec: ModelSpec, force: bool) -> Index | None:
@@ -460,11 +457,11 @@ def _write_build(
         json.dumps({"hash": h, "paragraph": p.to_dict()}, ensure_ascii=False)
         for p, h in zip(paragraphs, hashes, strict=True)
     )
-    _fsync_write(target / "paragraphs.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
+    fsync_write(target / "paragraphs.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
     with (target / "vectors.npy").open("wb") as handle:
         np.save(handle, vectors, allow_pickle=False)
     faiss_index, kind = make_faiss_index(vectors, config.index_type, config.approximate_above)
-    faiss.write_index(faiss_index, str(target / "faiss.index"))
+    faiss.write_index(faiss_index, str(target / FAISS_FILE))
     Bm25.build([p.text for p in paragraphs]).save(target / "lexical.npz")
     clause_vectors = _stack(list(clauses.values())).reshape(len(clauses), vectors.shape[1])
     with (target / CLAUSES).open("wb") as handle:
@@ -496,12 +493,15 @@ def _write_build(
             }
             for d in corpus.documents
         },
-        "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+        "skipped": [
+            {"path": s.path, "reason": s.reason, "sha256": regular_sha256(Path(s.path))} for s in corpus.skipped
+        ],
         "files": files,
         "versions": _versions(),
     }
-    data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
-    _fsync_write(target / "manifest.json", data)
+    # ASCII with \u escapes: a file name that is not UTF-8 (held as surrogates) round-trips instead of failing.
+    data = json.dumps(manifest, indent=2, ensure_ascii=True).encode("ascii")
+    fsync_write(target / "manifest.json", data)
     return hashlib.sha256(data).hexdigest(), manifest
 
 
@@ -523,59 +523,6 @@ def _place_query_model(
     return "onnx" if st_encoder.export_onnx(target) else "sentence-transformers"
 
 
-def _swap_in(index_dir: Path, temporary: Path, stamp: str, manifest_sha: str) -> None:
-    final = index_dir / f"v-{stamp}"
-    os.rename(temporary, final)
-    pointer = index_dir / f".{CURRENT}.{stamp}"
-    _fsync_write(pointer, f"v-{stamp} {manifest_sha}\n".encode())
-    os.replace(pointer, index_dir / CURRENT)
-    _fsync_directory(index_dir)
-
-
-def _remove_old_versions(index_dir: Path, current: str) -> None:
-    """Delete builds other than the current one that no open index holds (see `_lease`)."""
-    for path in index_dir.iterdir():
-        if not (path.is_dir() and path.name.startswith("v-") and path.name != current):
-            continue
-        try:
-            handle = (path / "manifest.json").open("rb")
-        except FileNotFoundError:
-            shutil.rmtree(path, ignore_errors=True)
-            continue
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # an open index holds it
-                continue
-            except OSError:
-                pass  # locks unsupported here, so nobody can hold it either
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _remove_leftovers(index_dir: Path) -> None:
-    """Under the lock, any temporary directory or pointer is from a build that died."""
-    for path in index_dir.iterdir():
-        if path.name.startswith(".tmp-") or path.name.startswith(f".{CURRENT}."):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-
-
-def _write_error(index_dir: Path, error: OSError) -> WriteError:
-    reason = error.strerror or str(error)
-    hint = {
-        errno.ENOSPC: "free some disk space",
-        errno.EDQUOT: "free some disk space",
-        errno.EACCES: "check the directory's permissions",
-        errno.EPERM: "check the directory's permissions",
-        errno.EROFS: "choose a writable --index-dir",
-    }.get(error.errno or 0, "fix the cause")
-    return WriteError(
-        f"could not write the index in {index_dir}: {reason}; {hint} and run again (the previous index is unchanged)"
-    )
-
-
 def build_index(
     paths: Sequence[Path | str],
     index_dir: Path | str,
@@ -593,7 +540,7 @@ def build_index(
     config = config or IndexConfig()
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    sources = [str(Path(p).resolve()) for p in paths]
+    sources = [os.path.abspath(p) for p in paths]  # as given, not resolved: a symlinked root is followed each time
     corpus = load_corpus(sources)
     spec = encoder.spec if encoder is not None else resolve_model(config.model)
     try:
@@ -602,12 +549,16 @@ def build_index(
         with lock:
             factory = (lambda: encoder) if encoder is not None else (lambda: SentenceTransformerEncoder(spec))
             return _build_locked(index_dir, corpus, sources, spec, config, progress, started, factory)
+    except BuildInterrupted:
+        raise
+    except KeyboardInterrupt:
+        raise BuildInterrupted(f"interrupted; the previous index in {index_dir} is unchanged") from None
     except Timeout:
         raise WriteError(
             f"another build of {index_dir} is still running after {config.lock_timeout:.0f} s; wait and run again"
         ) from None
     except OSError as error:
-        raise _write_error(index_dir, error) from None
+        raise write_error(index_dir, error) from None
 
 
 def _build_locked(
@@ -620,7 +571,7 @@ def _build_locked(
     started: float,
     encoder_factory: Callable[[], SentenceTransformerEncoder],
 ) -> BuildReport:
-    _remove_leftovers(index_dir)
+    remove_leftovers(index_dir)
     previous = _previous(index_dir, spec, config.force)
     paragraphs = corpus.paragraphs
     paragraph_texts = [p.text for p in paragraphs]
@@ -654,14 +605,17 @@ def _build_locked(
         manifest_sha, manifest = _write_build(
             temporary, corpus, sources, hashes, vectors, clause_vectors, spec, checksum, config, onnx_source, encoder
         )
-        _fsync_directory(temporary)
-        _swap_in(index_dir, temporary, stamp, manifest_sha)
+        fsync_directory(temporary)
+        swap_in(index_dir, temporary, stamp, manifest_sha)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    if previous is not None:
-        previous.close()
-    _remove_old_versions(index_dir, f"v-{stamp}")
+    try:
+        if previous is not None:
+            previous.close()
+        remove_old_versions(index_dir, f"v-{stamp}")
+    except KeyboardInterrupt:
+        raise BuildInterrupted(f"interrupted after the new index in {index_dir} was published") from None
     return BuildReport(
         directory=index_dir,
         documents=len(corpus.documents),
@@ -684,7 +638,14 @@ def ensure_index(
     config: IndexConfig | None = None,
     on_rebuild: Callable[[str], None] | None = None,
 ) -> Index:
-    """Open the index, building or refreshing it first when allowed; otherwise say exactly what is wrong."""
+    """Open the index, building it from `paths` when there is none, or refreshing it when its corpus changed;
+    otherwise say exactly what is wrong.
+
+    A refresh reads only the sources the index was built from (its manifest holds them, and they confine its
+    documents), never `paths` nor the current directory. Those sources are read, for the staleness check and the
+    rebuild, only when the index is the user's own: its CURRENT and manifest belong to this user and nobody else
+    can write them, so no one else chose them; any other index is served as it is, with a note saying why.
+    """
     index_dir = Path(index_dir)
     try:
         index = open_index(index_dir)
@@ -695,15 +656,19 @@ def ensure_index(
             on_rebuild(f"no index in {index_dir} yet; building it")
         build_index(paths, index_dir, config)
         return open_index(index_dir)
+    sources = index.manifest["sources"]
+    command = f"semsearch index {' '.join(sources)} --index-dir {index_dir}"
+    if reason := foreign_reason(index.version):
+        if on_rebuild:
+            on_rebuild(f"the index in {index_dir} is not checked for changes because {reason}; to own it: {command}")
+        return index
     stale = index.staleness()
     if not stale:
         return index
     if not rebuild:
-        raise IndexStaleError(
-            f"the index in {index_dir} is out of date ({stale}); run semsearch index, or drop --no-rebuild"
-        )
+        raise IndexStaleError(f"the index in {index_dir} is out of date ({stale}); run {command}, or drop --no-rebuild")
     if on_rebuild:
-        on_rebuild(f"corpus changed since the index was built ({stale}); updating it")
+        on_rebuild(f"corpus changed since the index was built ({stale}); updating it from {', '.join(sources)}")
     config = config or IndexConfig(model=index.model_name)
-    build_index(paths or index.manifest["sources"], index_dir, config)
+    build_index(sources, index_dir, config)
     return open_index(index_dir)

@@ -107,16 +107,36 @@ class Bm25:
 
     @classmethod
     def load(cls, path: Path) -> Bm25:
+        """Read a saved index, refusing (ValueError) arrays whose shapes or values could not have been saved."""
         with np.load(path, allow_pickle=False) as data:
-            terms = data["terms"].tolist()
-            return cls(
-                {t: i for i, t in enumerate(terms)},
-                data["pointers"],
-                data["documents"],
-                data["weights"],
-                int(data["n_documents"]),
-                float(data["k1"]),
-            )
+            terms, pointers, documents, weights = (data[n] for n in ("terms", "pointers", "documents", "weights"))
+            n_documents, k1 = data["n_documents"], data["k1"]
+        shaped = (
+            terms.ndim == pointers.ndim == documents.ndim == weights.ndim == 1
+            and terms.dtype.kind == "U"
+            and pointers.dtype == np.int64
+            and documents.dtype == np.int32
+            and weights.dtype == np.float32
+            and n_documents.shape == k1.shape == ()
+            and n_documents.dtype.kind == "i"
+            and k1.dtype.kind == "f"
+            and len(pointers) == len(terms) + 1
+            and len(documents) == len(weights)
+        )
+        if not shaped:
+            raise ValueError(f"{path.name}: arrays of the wrong type or shape")
+        count = int(n_documents)
+        if not (
+            pointers[0] == 0
+            and pointers[-1] == len(documents)
+            and bool(np.all(np.diff(pointers) >= 0))
+            and (len(documents) == 0 or (documents.min() >= 0 and documents.max() < count))
+            and bool(np.isfinite(weights).all())
+            and np.isfinite(k1)
+            and len(set(terms.tolist())) == len(terms)
+        ):
+            raise ValueError(f"{path.name}: postings inconsistent with the vocabulary or the documents")
+        return cls({t: i for i, t in enumerate(terms.tolist())}, pointers, documents, weights, count, float(k1))
 
 
 def matching_spans(text: str, query: str) -> list[tuple[int, int]]:

@@ -40,6 +40,10 @@ class DedupConfig:
     verbatim_ratio: float = 0.9
     partial_length_ratio: float = 0.6
     max_implied: int = 20_000  # pairs that word-for-word copies imply, listed one by one up to this many
+    # Each paragraph has at most `neighbours` candidates; a threshold flagging more than this many pairs per
+    # paragraph flags nearly all of them, a list nobody reviews that costs minutes and gigabytes to group.
+    max_pairs_per_paragraph: float = 20.0
+    max_pairs_floor: int = 1000  # however small the corpus
 
     @classmethod
     def preset(cls, name: str) -> DedupConfig:

@@ -5,7 +5,6 @@ and JSON carry both paragraphs in full and the analyst's decision, for review in
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -20,6 +19,8 @@ from semsearch.corpus import Paragraph
 from semsearch.dedup import PRESETS, DiffOp, DuplicateReport, PairScore
 from semsearch.errors import WriteError
 from semsearch.pairs import member_label
+from semsearch.sanitize import SafeCsvWriter
+from semsearch.storage import check_replaceable
 
 Format = Literal["md", "html", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("md", "html", "csv", "json")
@@ -196,9 +197,9 @@ def to_json(report: DuplicateReport) -> str:
 def to_csv(report: DuplicateReport) -> str:
     rows = [review_row(report, pair) for pair in report.pairs]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=REVIEW_FIELDS)
-    writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    writer = SafeCsvWriter(buffer)  # a cell of document text never runs as a spreadsheet formula
+    writer.writerow(REVIEW_FIELDS)
+    writer.writerows([["" if row.get(k) is None else row[k] for k in REVIEW_FIELDS] for row in rows])
     return buffer.getvalue()
 
 
@@ -299,6 +300,7 @@ def _umask() -> int:
 def write_atomic(path: Path, text: str) -> None:
     """Write beside the target and rename, so a failure never leaves a half-written report in its place."""
     path = Path(path)
+    check_replaceable(path)
     temporary = None
     try:
         with tempfile.NamedTemporaryFile(

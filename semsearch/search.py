@@ -314,7 +314,7 @@ def neighbours_of(index: Index, paragraph: Paragraph, count: int = 5) -> list[tu
     row = next(i for i, p in enumerate(index.paragraphs) if p.key == paragraph.key)
     scores = index.vectors @ index.vectors[row]
     scores[row] = -np.inf
-    order = np.argsort(-scores)[:count]
+    order = np.argsort(-scores)[: min(count, len(scores) - 1)]  # never the paragraph itself
     return [(index.paragraphs[i], float(scores[i])) for i in order]
 
 

@@ -1,12 +1,20 @@
-"""Rich renderings for the CLI. Document text is untrusted: it is only ever placed in `Text` objects (never parsed
-as markup) and its control characters are made visible first, so escape sequences cannot reach the terminal."""
+"""Rich renderings for the CLI, and the one way anything reaches the terminal (`show`, `say`, `write_out`).
+
+Document text, file names and messages that quote them are untrusted: a string becomes output only as a `Text`
+whose control characters were made visible (`plain`), on a console that parses no markup and no emoji codes, so
+neither escape sequences nor `[markup]` can reach the terminal.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -26,25 +34,57 @@ from semsearch.report import (
     section_label,
     stale_lines,
 )
+from semsearch.sanitize import unicode_safe, visible
 from semsearch.search import SearchResult
 
-_CONTROL_NAMES = {0x1B: "ESC", 0x07: "BEL", 0x08: "BS", 0x0D: "CR", 0x7F: "DEL"}
-
-
-def visible(text: str) -> str:
-    """Replace control characters (ANSI escapes, bells, carriage returns, C1 codes) with a visible ⟨name⟩."""
-    out = []
-    for char in text:
-        code = ord(char)
-        if char in "\n\t" or not (code < 0x20 or 0x7F <= code < 0xA0 or char in "\u2028\u2029\u200e\u200f\u202e"):
-            out.append(char)
-        else:
-            out.append(f"⟨{_CONTROL_NAMES.get(code, f'U+{code:04X}')}⟩")
-    return "".join(out)
+MIN_WIDTH = 40
+DEFAULT_WIDTH = 80
+MAX_SHOWN_CHARS = 5_000  # of one paragraph in `show`: a 20 MB paragraph would take minutes to lay out
 
 
 def plain(text: str, style: str = "") -> Text:
+    """Untrusted text as one inert line (see `visible`)."""
     return Text(visible(text), style=style)
+
+
+def lines(text: str, style: str = "") -> Group:
+    """A message of several lines that quotes untrusted text: each line made inert on its own."""
+    return Group(*(plain(line, style) for line in text.split("\n")))
+
+
+def _width() -> int | None:
+    """Rich's own width, unless COLUMNS is too small to lay anything out (COLUMNS=0 would print nothing)."""
+    columns = os.environ.get("COLUMNS", "")
+    if not columns.isdigit() or int(columns) >= MIN_WIDTH:
+        return None
+    return DEFAULT_WIDTH if int(columns) == 0 else MIN_WIDTH
+
+
+def console(stderr: bool = False) -> Console:
+    """The only consoles the CLI prints on: no markup, no emoji codes, no highlighting, a usable width."""
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False, width=_width())
+
+
+def show(*items: RenderableType | str, style: str = "", stderr: bool = False) -> None:
+    """Print renderables; a plain string is untrusted and goes through `plain`."""
+    console(stderr).print(*(plain(i, style) if isinstance(i, str) else i for i in items))
+
+
+def say(message: str, style: str = "dim") -> None:
+    """A one-line message on stderr (notes, skipped files, errors), never broken into lines by Rich: a wrap
+    could start a line with text quoted from a file name."""
+    console(stderr=True).print(plain(message, style), soft_wrap=True)
+
+
+def write_out(text: str) -> None:
+    """Machine-readable output (JSON, CSV, Markdown, HTML) on stdout, always valid UTF-8."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    sys.stdout.buffer.flush()
+
+
+def write_json(data: Any) -> None:
+    write_out(json.dumps(unicode_safe(data), ensure_ascii=False) + "\n")
 
 
 def meeting_label(paragraph: Paragraph) -> str:
@@ -79,7 +119,8 @@ def results_table(result: SearchResult, naming: Naming) -> Table:
         p = hit.paragraph
         section = plain(shorten(section_label(p), 34))
         if p.subtheme:
-            section.append(plain(f"\n{shorten(p.subtheme, 34)}", style="dim"))
+            section.append("\n")
+            section.append(plain(shorten(p.subtheme, 34), style="dim"))
         number = plain(naming.ref(p))  # DOC:NUMBER whenever the index holds several documents
         table.add_row(
             str(hit.rank),
@@ -108,7 +149,10 @@ def paragraph_panel(
     meeting = paragraph.meeting
     meta.add_row("meeting", plain(f"{meeting} — {meeting.date}" if meeting else "—"))
     meta.add_row("lines", f"{paragraph.lines[0]}–{paragraph.lines[1]}")
-    parts: list = [meta, Text(""), plain(paragraph.text)]
+    parts: list = [meta, Text(""), plain(paragraph.text[:MAX_SHOWN_CHARS])]
+    if len(paragraph.text) > MAX_SHOWN_CHARS:
+        hidden = len(paragraph.text) - MAX_SHOWN_CHARS
+        parts.append(Text(f"… {hidden:,} more characters not shown (semsearch query --json prints the whole text)"))
     for note in paragraph.footnotes:
         parts.append(plain(f"footnote: {note}", style="dim"))
     repeats = list(repeats)
@@ -162,10 +206,6 @@ def evaluation_table(evaluation: Evaluation) -> Table:
             f"{scores.queries} ({reworded.queries} reworded)",
         )
     return table
-
-
-def error_console() -> Console:
-    return Console(stderr=True, highlight=False)
 
 
 def diff_texts(pair: PairScore) -> tuple[Text, Text]:

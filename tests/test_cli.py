@@ -208,3 +208,122 @@ def test_core_library_has_no_terminal_code():
             continue
         text = module.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import|from)\s+(typer|rich)\b", text, flags=re.M), module.name
+
+
+def test_a_query_from_another_directory_refreshes_the_index_from_its_own_sources(tmp_path):
+    from .conftest import small_corpus
+
+    docs = small_corpus(tmp_path / "docsA")
+    assert run("index", str(docs), "--index-dir", str(tmp_path / "I"), cwd=tmp_path).returncode == 0
+    small_corpus(docs, extra="\n4. The Conference may wish to recommend stamping.\n")
+    (tmp_path / "other" / "corpus").mkdir(parents=True)
+    (tmp_path / "other" / "corpus" / "other.txt").write_text("1. Unrelated.\n\n2. Other.\n", encoding="utf-8")
+    result = run("query", "stamping", "--json", "--index-dir", str(tmp_path / "I"), cwd=tmp_path / "other")
+    assert result.returncode == 0, result.stderr
+    assert f"updating it from {docs}" in " ".join(result.stderr.split())
+    assert {r["doc"] for r in json.loads(result.stdout)["results"]} == {"small"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (("duplicates", "--threshold", "nan"), "nan is not a number from 0 to 1"),
+        (("duplicates", "--threshold", "1.5"), "not a number from 0 to 1"),
+        (("duplicates", "--top", "-1"), "-1 is not in the range x>=0"),
+        (("show", "52", "--neighbours", "-1"), "-1 is not in the range x>=0"),
+        (("duplicates", "--explain", "16", "16"), "are the same paragraph"),
+    ],
+)
+def test_nonsense_options_are_refused(workspace, arguments, fragment):
+    result = run(*arguments, cwd=workspace)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert fragment in " ".join(result.stderr.replace("│", " ").split()), result.stderr
+
+
+def test_markup_in_paths_and_messages_is_printed_as_it_is(tmp_path):
+    from .conftest import small_corpus
+
+    small_corpus(tmp_path / "corpus")
+    built = run("index", "corpus", "--index-dir", "out/[/x]", cwd=tmp_path)
+    assert built.returncode == 0 and "index written to out/[/x]" in built.stdout, built.stderr
+    missing = run("query", "x", "--index-dir", "[red]nowhere", "--no-rebuild", cwd=tmp_path)
+    assert_user_error(missing, "no index in [red]nowhere")
+
+
+def test_columns_zero_still_prints(workspace):
+    result = subprocess.run(
+        [sys.executable, "-m", "semsearch", "query", "import marking", "-k", "2"],
+        cwd=workspace, env={**ENV, "COLUMNS": "0"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0 and "107" in result.stdout
+
+
+def test_file_names_cannot_fake_lines_or_break_output(tmp_path):
+    """A newline in a name stays inside its message; a name that is not UTF-8 survives the manifest, strict
+    UTF-8 output and --json."""
+    import os as os_module
+
+    from .conftest import small_corpus
+
+    corpus = small_corpus(tmp_path / "corpus")
+    (corpus / "a\nerror: fake.txt").write_text("", encoding="utf-8")
+    (corpus / os_module.fsdecode(b"caf\xe9.txt")).write_text("1. Caf\u00e9 text.\n\n2. More.\n", encoding="utf-8")
+    strict = {**ENV, "PYTHONIOENCODING": "utf-8:strict"}
+    for arguments in (("corpus",), ("corpus", "--json"), ("index",)):
+        result = subprocess.run(
+            [sys.executable, "-m", "semsearch", *arguments], cwd=tmp_path, env=strict, capture_output=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
+        stdout, stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")  # strict: valid UTF-8
+        assert not any(line.startswith("error: fake") for line in (stdout + stderr).splitlines())
+        assert "a⟨LF⟩error: fake.txt: the file is empty" in stderr
+    data = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "semsearch", "corpus", "--json"], cwd=tmp_path, env=strict, capture_output=True
+        ).stdout.decode("utf-8")
+    )
+    assert "caf\\xe9" in [d["doc"] for d in data["documents"]]
+    again = run("query", "text", "--no-rebuild", cwd=tmp_path)
+    assert again.returncode == 0, "the manifest kept the name: the index is not stale"
+
+
+INTERRUPTED_BUILD = """
+import os, signal, sys
+import semsearch.index
+from semsearch.cli import main
+where, signum = sys.argv[1], getattr(signal, sys.argv[2])
+original = getattr(semsearch.index, where)
+def stop(*args, **kwargs):
+    os.kill(os.getpid(), signum)
+    return original(*args, **kwargs)
+setattr(semsearch.index, where, stop)
+sys.argv = ["semsearch", "index", "--force"]
+main()
+"""
+
+
+@pytest.mark.parametrize(("where", "signum"), [("_embed_missing", "SIGINT"), ("make_faiss_index", "SIGTERM")])
+def test_an_interrupted_build_says_so_and_leaves_nothing(tmp_path, where, signum):
+    from .conftest import small_corpus
+
+    small_corpus(tmp_path / "corpus")
+    assert run("index", cwd=tmp_path).returncode == 0
+    before = sorted(p.name for p in (tmp_path / "index").iterdir())
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_BUILD, where, signum],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 130 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("is unchanged") and "interrupted; the previous index in" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == before, "no .tmp- directory left"
+
+
+def test_a_huge_paragraph_is_embedded_cut_and_shown_capped(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    words = ("marking firearms records tracing import licence " * 40_000).strip()  # ~2 MB on one line
+    (tmp_path / "corpus" / "huge.txt").write_text(words + ".\n", encoding="utf-8")
+    assert run("index", cwd=tmp_path).returncode == 0
+    shown = run("show", "1", cwd=tmp_path)
+    assert shown.returncode == 0 and len(shown.stdout) < 20_000
+    assert "more characters not shown" in " ".join(shown.stdout.replace("│", " ").split())
+    assert "Nearest paragraphs" not in shown.stdout, "a paragraph is never its own neighbour"

@@ -351,3 +351,62 @@ def test_a_run_on_paragraph_keeps_every_line():
         "clause 2999 of a very long recommendation without a full stop."
     )
     assert paragraphs[0].text.count("clause") == 3000
+
+
+def _numbered(text: str) -> str:
+    return f"1. {text} first.\n\n2. {text} second.\n"
+
+
+def test_colliding_stems_get_distinct_ids_that_keep(tmp_path):
+    for name in ("a.md", "a.txt", "a-2.txt"):
+        (tmp_path / name).write_text(_numbered(name), encoding="utf-8")
+    corpus = load_corpus([tmp_path])
+    assert sorted(d.doc for d in corpus.documents) == ["a-2", "a.md", "a.txt"]
+    assert {p.doc for p in corpus.paragraphs} == {"a-2", "a.md", "a.txt"}
+    assert [d.doc for d in load_corpus([tmp_path]).documents] == [d.doc for d in corpus.documents]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "a-2.txt").write_text(_numbered("again"), encoding="utf-8")
+    twice = load_corpus([tmp_path / "a-2.txt", tmp_path / "other" / "a-2.txt"])
+    assert [d.doc for d in twice.documents] == ["a-2", "a-2-2"]
+
+
+def test_a_file_symlink_out_of_the_corpus_is_skipped(tmp_path):
+    outside = tmp_path / "private.txt"
+    outside.write_text(_numbered("private"), encoding="utf-8")
+    corpus_dir = tmp_path / "corpus"
+    corpus_dir.mkdir()
+    (corpus_dir / "a.txt").write_text(_numbered("public"), encoding="utf-8")
+    (corpus_dir / "p.txt").symlink_to(outside)
+    (corpus_dir / "inside.txt").symlink_to(corpus_dir / "a.txt")
+    corpus = load_corpus([corpus_dir])
+    assert sorted(d.doc for d in corpus.documents) == ["a", "inside"]
+    (skipped,) = corpus.skipped
+    assert skipped.path.endswith("p.txt") and "outside the corpus" in skipped.reason
+
+
+def test_a_very_deep_tree_is_walked_without_recursion(tmp_path):
+    chain = [tmp_path.joinpath(*["d"] * depth) for depth in range(1, 1101)]
+    for directory in chain:  # Path.mkdir(parents=True) and shutil.rmtree would recurse themselves
+        directory.mkdir()
+    deepest = chain[-1]
+    (tmp_path / "top.txt").write_text(_numbered("top"), encoding="utf-8")
+    (tmp_path.joinpath(*["d"] * 150) / "mid.txt").write_text(_numbered("mid"), encoding="utf-8")
+    (deepest / "bottom.txt").write_text(_numbered("bottom"), encoding="utf-8")
+    corpus = load_corpus([tmp_path])
+    assert [d.doc.rsplit("/", 1)[-1] for d in corpus.documents] == ["top", "mid"]
+    (skipped,) = corpus.skipped
+    assert "more than 200 directories deep" in skipped.reason
+    (deepest / "bottom.txt").unlink()
+    (chain[149] / "mid.txt").unlink()
+    for directory in reversed(chain):
+        directory.rmdir()
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_and_shown_escaped(tmp_path):
+    name = os.fsdecode(b"caf\xe9.txt")
+    (tmp_path / name).write_text(_numbered("latin"), encoding="utf-8")
+    (tmp_path / os.fsdecode(b"bad\xff.png.txt")).write_bytes(b"\xff\xfe not text")
+    corpus = load_corpus([tmp_path])
+    (document,) = corpus.documents
+    assert document.doc == "caf\\xe9" and document.source == str(tmp_path / name)
+    assert corpus.skipped[0].path.endswith(os.fsdecode(b"bad\xff.png.txt"))

@@ -231,3 +231,11 @@ def test_past_a_limit_the_pairs_copies_imply_are_counted_not_listed(duplicates, 
     explained = capped.explain(capped.pair("20", "22"))
     assert explained.startswith("¶20 and ¶22: flagged") and "listed      no" in explained
     assert "not listed one by one" in explained
+
+
+def test_a_threshold_flagging_nearly_every_candidate_is_refused(index):
+    """166 paragraphs, at most 50 candidates each: at threshold 0 almost all are flagged, more than 2 per paragraph."""
+    with pytest.raises(QueryError, match=r"threshold 0\.00 flags [\d,]+ pairs among 166 paragraphs") as error:
+        find_duplicates(index, DedupConfig(threshold=0.0, max_pairs_per_paragraph=2, max_pairs_floor=0))
+    assert "raise --threshold" in str(error.value)
+    assert find_duplicates(index, DedupConfig(max_pairs_per_paragraph=2, max_pairs_floor=0)).pairs

@@ -4,6 +4,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from semsearch.encoder import (
     DEFAULT_MODEL,
@@ -77,3 +79,26 @@ def test_onnx_export_agrees_with_sentence_transformers(st_encoder, built_index):
     texts = [long_text, *TEXTS]  # longest first: batches are formed by length, results must keep the input order
     agreement = np.sum(onnx.encode(texts) * st_encoder.encode(texts), axis=1)
     assert agreement.min() >= 0.999, agreement
+
+
+ALPHABET = [*"abcdefghijklmnopqrstuvwxyzÀéßøПроверка中文字日本語🔫.,;:!?()-'\"0123456789", "\u0301", "\ufb01"]
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 2**32 - 1))
+def test_cutting_long_texts_before_tokenizing_changes_no_vector(st_encoder, built_index, seed):
+    """Words of at most 100 characters, single spaces: the first max_chars characters hold every token the model
+    reads, so cutting there (what keeps a 20 MB paragraph from being tokenized whole) gives the same vector."""
+    version = (built_index / "CURRENT").read_text().split()[0]
+    onnx = OnnxEncoder(built_index / version / QUERY_MODEL, DEFAULT_MODEL, DEFAULT_MODEL_SHA256)
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([1, 2, 5, 12, 100], size=3000, p=[0.2, 0.2, 0.3, 0.2, 0.1])
+    text = " ".join("".join(rng.choice(ALPHABET, size=n)) for n in lengths)
+    bound = onnx.max_chars
+    assert len(text) > bound == st_encoder.max_chars
+    for encoder in (onnx, st_encoder):
+        cut = encoder.encode([text])
+        encoder.max_chars = 10**9
+        whole = encoder.encode([text])
+        encoder.max_chars = bound
+        assert np.array_equal(cut, whole)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from semsearch.clauses import clauses_to_embed
 from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError
@@ -238,3 +240,267 @@ def test_concurrent_builds_take_turns(tmp_path):
     processes = [_build_process(corpus, index_dir) for _ in range(2)]
     assert [p.wait() for p in processes] == [0, 0]
     assert len(open_index(index_dir).paragraphs) == 3
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory) -> Path:
+    """A small index (with a two-clause paragraph, so clause vectors are stored) that tampering tests copy."""
+    root = tmp_path_factory.mktemp("small")
+    extra = "\n4. The Conference may wish to urge States to mark imported firearms, and to keep records of imports.\n"
+    build_index([small_corpus(root / "corpus", extra)], root / "index")
+    return root / "index"
+
+
+def linked_copy(index_dir: Path, target: Path) -> Path:
+    """A copy sharing file contents by hard link: a tampering test replaces a file, never writes into one."""
+    shutil.copytree(index_dir, target, copy_function=os.link)
+    return target
+
+
+def resign(index_dir: Path, manifest: object | None = None, **replaced: bytes) -> None:
+    """Tamper as someone who can write the index would: replace files (`name=bytes`, dots as `__`), list their new
+    sizes and checksums in the manifest (or write `manifest` as given) and point CURRENT at it, all consistent."""
+    import hashlib
+
+    version = current_dir(index_dir)
+    listed = json.loads((version / "manifest.json").read_bytes())
+    for key, data in replaced.items():
+        name = key.replace("__", ".")
+        (version / name).unlink(missing_ok=True)
+        (version / name).write_bytes(data)
+        listed["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    data = json.dumps(listed if manifest is None else manifest).encode()
+    (version / "manifest.json").unlink()
+    (version / "manifest.json").write_bytes(data)
+    (index_dir / "CURRENT").unlink()
+    (index_dir / "CURRENT").write_text(f"{version.name} {hashlib.sha256(data).hexdigest()}\n")
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _faiss_bytes(vectors: np.ndarray, kind: str) -> bytes:
+    import faiss
+
+    index, _ = make_faiss_index(np.ascontiguousarray(vectors, dtype=np.float32), kind)  # type: ignore[arg-type]
+    return faiss.serialize_index(index).tobytes()
+
+
+def _manifest(index_dir: Path) -> dict:
+    return json.loads((current_dir(index_dir) / "manifest.json").read_bytes())
+
+
+def _with(manifest: dict, path: str | tuple[str, ...], value: object) -> dict:
+    """The manifest with the value at a dotted path (or a path of keys) replaced."""
+    copy = json.loads(json.dumps(manifest))
+    *parents, last = path.split(".") if isinstance(path, str) else path
+    here = copy
+    for part in parents:
+        here = here[part]
+    here[last] = value
+    return copy
+
+
+TAMPERED = {
+    "faiss.index of another dimension": lambda d, m, v: resign(d, faiss__index=_faiss_bytes(v[:, :32], "flat")),
+    "faiss.index of fewer vectors": lambda d, m, v: resign(d, faiss__index=_faiss_bytes(v[:2], "flat")),
+    "hnsw in the manifest over a flat file": lambda d, m, v: resign(d, _with(m, "index.type", "hnsw")),
+    "flat in the manifest over an hnsw file": lambda d, m, v: resign(d, faiss__index=_faiss_bytes(v, "hnsw")),
+    "vectors.npy of another dimension": lambda d, m, v: resign(d, vectors__npy=_npy(v[:, :32])),
+    "1-D vectors": lambda d, m, v: resign(d, vectors__npy=_npy(v.ravel())),
+    "float64 vectors": lambda d, m, v: resign(d, vectors__npy=_npy(v.astype(np.float64))),
+    "NaN in the vectors": lambda d, m, v: resign(d, vectors__npy=_npy(np.where(v > 0.1, np.nan, v))),
+    "manifest []": lambda d, m, v: resign(d, []),
+    '"files" a string': lambda d, m, v: resign(d, _with(m, "files", "vectors.npy")),
+    "dimension a string": lambda d, m, v: resign(d, _with(m, "model.dimension", "384")),
+    "count negative": lambda d, m, v: resign(d, _with(m, "index.count", -1)),
+    "a null paragraph record": lambda d, m, v: resign(d, paragraphs__jsonl=b"null\n" * 4),
+    "a record without its text": lambda d, m, v: resign(
+        d, paragraphs__jsonl=(current_dir(d) / "paragraphs.jsonl").read_bytes().replace(b'"text"', b'"txet"')
+    ),
+    "vectors.npy not listed": lambda d, m, v: resign(
+        d, _with(m, "files", {k: f for k, f in m["files"].items() if k != "vectors.npy"})
+    ),
+    "../../etc/passwd listed": lambda d, m, v: resign(
+        d, _with(m, ("files", "../../etc/passwd"), m["files"]["faiss.index"])
+    ),
+    "/etc/hostname listed": lambda d, m, v: resign(d, _with(m, ("files", "/etc/hostname"), m["files"]["faiss.index"])),
+    "../../dev/zero listed": lambda d, m, v: resign(
+        d, _with(m, ("files", "../../dev/zero"), {"sha256": "0" * 64, "size": 1})
+    ),
+    "a document outside the sources": lambda d, m, v: resign(d, _with(m, "sources", ["/nonexistent/elsewhere"])),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_tampered_but_consistent_index_is_one_line_error(tmp_path, small_index, case):
+    copy = linked_copy(small_index, tmp_path / "index")
+    original = open_index(small_index)
+    TAMPERED[case](copy, _manifest(copy), original.vectors)
+    with pytest.raises((IndexCorruptError, IndexStaleError)) as error:
+        loaded = open_index(copy)
+        loaded.faiss_index.search(loaded.vectors[:1], 2)
+        loaded.query_encoder().encode(["marking"])
+    assert "\n" not in str(error.value) and "rebuild" in str(error.value)
+
+
+def _replace_with_special(path: Path, kind: str) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink to /dev/zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "symlink to /etc/hostname":
+        path.symlink_to("/etc/hostname")
+    else:
+        path.mkdir()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink to /dev/zero", "symlink to /etc/hostname", "directory"])
+@pytest.mark.parametrize("name", ["CURRENT", "manifest.json", "vectors.npy", "faiss.index"])
+def test_special_files_in_an_index_are_refused_without_reading(tmp_path, small_index, name, kind):
+    """FIFOs, devices and symlinks are refused from their metadata: none is ever opened for reading (no hang)."""
+    copy = linked_copy(small_index, tmp_path / "index")
+    _replace_with_special(copy / name if name == "CURRENT" else current_dir(copy) / name, kind)
+    with pytest.raises(IndexCorruptError) as error:
+        open_index(copy).faiss_index  # noqa: B018
+    assert "\n" not in str(error.value)
+
+
+def test_an_unlisted_file_is_never_read(tmp_path, small_index):
+    """Only files the manifest lists (and so verified) are read: an unlisted clauses.npz is ignored."""
+    copy = linked_copy(small_index, tmp_path / "index")
+    manifest = _manifest(copy)
+    del manifest["files"]["clauses.npz"]
+    resign(copy, manifest)
+    (current_dir(copy) / "clauses.npz").unlink()
+    (current_dir(copy) / "clauses.npz").write_bytes(b"garbage")
+    assert open_index(copy).clauses == {}
+
+
+def test_a_refresh_reads_the_recorded_sources_not_the_current_directory(tmp_path, monkeypatch):
+    docs = small_corpus(tmp_path / "docsA")
+    build_index([docs], tmp_path / "I")
+    small_corpus(docs, extra="\n4. The Conference may wish to recommend stamping.\n")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "corpus").mkdir(parents=True)
+    (elsewhere / "corpus" / "other.txt").write_text("1. Unrelated.\n\n2. Other text.\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    messages: list[str] = []
+    refreshed = ensure_index([Path("corpus")], tmp_path / "I", on_rebuild=messages.append)
+    assert {p.doc for p in refreshed.paragraphs} == {"small"} and len(refreshed.paragraphs) == 4
+    assert str(docs) in messages[0]
+    assert refreshed.manifest["sources"] == [str(docs)]
+
+
+@pytest.mark.parametrize("who", ["another user", "group-writable manifest"])
+def test_an_index_someone_else_could_write_reads_nothing_it_names(tmp_path, monkeypatch, who):
+    """Its manifest names what the staleness check and a rebuild read, so only an index nobody else can write is
+    checked and rebuilt; another is served as it is, with a note saying why and how to make it one's own."""
+    docs = small_corpus(tmp_path / "docs")
+    build_index([docs], tmp_path / "I")
+    small_corpus(docs, extra="\n4. The Conference may wish to recommend stamping.\n")
+    if who == "another user":
+        monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    else:
+        (current_dir(tmp_path / "I") / "manifest.json").chmod(0o664)
+    monkeypatch.setattr("semsearch.index.corpus_staleness", lambda manifest: pytest.fail("read its sources"))
+    messages: list[str] = []
+    served = ensure_index(None, tmp_path / "I", on_rebuild=messages.append)
+    assert len(served.paragraphs) == 3, "not rebuilt"
+    (message,) = messages
+    assert "is not checked for changes because" in message and f"semsearch index {docs} --index-dir" in message
+    assert ("belongs to another user" if who == "another user" else "others can write its manifest.json") in message
+
+
+def test_a_symlinked_corpus_root_is_recorded_as_given(tmp_path):
+    for version, words in (("v1", "ten years"), ("v2", "twenty years")):
+        small_corpus(tmp_path / version)
+        text = (tmp_path / version / "small.txt").read_text().replace("ten years", words)
+        (tmp_path / version / "small.txt").write_text(text)
+    link = tmp_path / "corpus"
+    link.symlink_to("v1")
+    build_index([link], tmp_path / "I")
+    assert open_index(tmp_path / "I").manifest["sources"] == [str(link)]
+    link.unlink()
+    link.symlink_to("v2")
+    stale = open_index(tmp_path / "I").staleness()
+    assert stale.changed == (str(link / "small.txt"),)
+    assert "twenty years" in " ".join(p.text for p in ensure_index(None, tmp_path / "I").paragraphs)
+
+
+def test_documents_whose_stems_collide_are_all_indexed_and_not_stale(tmp_path):
+    (tmp_path / "docs").mkdir()
+    for name in ("a.md", "a.txt", "a-2.txt"):
+        (tmp_path / "docs" / name).write_text(f"1. The {name} first.\n\n2. The {name} second.\n", encoding="utf-8")
+    build_index([tmp_path / "docs"], tmp_path / "I")
+    index = open_index(tmp_path / "I")
+    assert sorted(index.manifest["documents"]) == ["a-2", "a.md", "a.txt"]
+    assert not index.staleness()
+    ensure_index(None, tmp_path / "I", rebuild=False)
+
+
+@pytest.fixture
+def fuzz(monkeypatch):
+    """bench/fuzz_index.py as a module (registered, as its dataclasses need)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "fuzz_index.py"
+    spec = importlib.util.spec_from_file_location("fuzz_index", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fuzz_index", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fuzzed_indexes_are_refused_in_one_line_or_answer_as_before(tmp_path, fuzz):
+    """100 cases of bench/fuzz_index.py (which runs thousands): mutated manifests, CURRENT, vectors, records, FAISS,
+    BM25 and clause files, special files. Each is refused with one line or answers exactly as the original."""
+    fuzz.build_bases(tmp_path)
+    expected = fuzz.baselines(tmp_path)
+    outcomes = [fuzz.run_case(17, case, tmp_path, expected, timeout=60) for case in range(100)]
+    assert [o for o in outcomes if o.outcome not in ("refused", "same")] == []
+    assert {o.family for o in outcomes} == {"bytes", "manifest", "data", "special", "current", "query-model"}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_manifest_is_validated_or_refused_in_one_line(small_index, data):
+    """The one manifest reader, on a real manifest with any part replaced by any JSON: it returns a manifest whose
+    every field the loader reads has the right type, or raises a one-line index error; nothing else escapes."""
+    from semsearch.storage import validate_manifest
+
+    manifest = _manifest(small_index)
+    places = list(_places(manifest))
+    path = data.draw(st.sampled_from(places))
+    changed = _with(manifest, path, data.draw(JSON)) if path else data.draw(JSON)
+    try:
+        checked = validate_manifest(changed, current_dir(small_index) / "manifest.json")
+    except (IndexCorruptError, IndexStaleError) as error:
+        assert "\n" not in str(error)
+        return
+    assert isinstance(checked["model"]["dimension"], int) and isinstance(checked["index"]["count"], int)
+    assert all(isinstance(f["size"], int) and len(f["sha256"]) == 64 for f in checked["files"].values())
+
+
+def _places(value: object, prefix: tuple = ()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, (*prefix, key))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _places(item, (*prefix, number))

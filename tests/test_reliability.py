@@ -27,7 +27,11 @@ HOSTILE_TERMINAL = (
     "2. The Conference may wish to urge States to mark firearms [bold red]LOUD[/bold red] and "
     "[link=http://example.invalid]click[/link] twice.\n\n"
     "3. The Conference may wish to urge States to mark firearms \x1b]8;;http://example.invalid\x1b\\\\link\x1b]8;;"
-    "\x1b\\\\ and \x9b31m carriage\rreturns.\n"
+    "\x1b\\\\ and \x9b31m carriage\rreturns.\n\n"
+    "4. The Conference may wish to urge States to mark barrels \x1b[2J\x1b]52;c;aGVsbG8=\x1b\\ at import; and to keep "
+    "ledgers of imports for ten years \x9b31m.\n\n"
+    "5. The Conference may wish to urge States to mark barrels \x1b[2J\x1b]52;c;aGVsbG8=\x1b\\ at import; and to keep "
+    "ledgers of imports for twenty years \x9b31m.\n"
 )
 
 
@@ -38,7 +42,7 @@ def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch)
     before = [p.text for p in open_index(index_dir).paragraphs]
     small_corpus(corpus, extra="\n4. The Conference may wish to recommend stamping.\n")
     calls = {"n": 0}
-    original = __import__("semsearch.index", fromlist=["_fsync_write"])._fsync_write
+    original = __import__("semsearch.storage", fromlist=["fsync_write"]).fsync_write
 
     def full_disk(path: Path, data: bytes) -> None:
         calls["n"] += 1
@@ -46,7 +50,7 @@ def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         original(path, data)
 
-    monkeypatch.setattr("semsearch.index._fsync_write", full_disk)
+    monkeypatch.setattr("semsearch.index.fsync_write", full_disk)
     with pytest.raises(WriteError, match="No space left on device; free some disk space"):
         build_index([corpus], index_dir)
     assert [p.text for p in open_index(index_dir).paragraphs] == before
@@ -100,7 +104,7 @@ def hostile_workspace(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(
     "arguments",
     [("query", "mark firearms", "-k", "3"), ("show", "1"), ("show", "2"), ("show", "3"), ("corpus",),
-     ("duplicates", "--threshold", "0.0")],
+     ("duplicates", "--threshold", "0.0"), ("duplicates", "--explain", "4", "5")],
 )  # fmt: skip
 def test_document_text_never_drives_the_terminal(hostile_workspace, arguments):
     environment = {**ENV, "FORCE_COLOR": "1", "TERM": "xterm-256color"}
@@ -111,11 +115,13 @@ def test_document_text_never_drives_the_terminal(hostile_workspace, arguments):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     output = result.stdout
-    for sequence in ("\x1b[2J", "\x1b[31mRED", "\x1b]8;", "\x07", "\x9b", "\r"):
+    for sequence in ("\x1b[2J", "\x1b[31mRED", "\x1b]8;", "\x1b]52", "\x07", "\x9b", "\r"):
         assert sequence not in output, repr(sequence)
     if arguments[:2] in (("show", "1"), ("show", "2"), ("show", "3")):
         expected = {"1": "⟨ESC⟩[2J", "2": "[bold red]LOUD[/bold red]", "3": "⟨ESC⟩]8;;"}[arguments[1]]
         assert expected in output
+    if arguments[1:2] == ("--explain",):
+        assert "closest clauses" in output and "⟨ESC⟩]52;c;" in output
 
 
 def test_hostile_corpus_tree_is_skipped_with_reasons(tmp_path):
@@ -164,3 +170,89 @@ def test_query_fuzz(searcher, query, mode, k):
     assert len(result.hits) <= k and (mode == "lexical" or len(result.hits) >= 1)
     assert all(hit.score == hit.score for hit in result.hits), "no NaN scores"
     assert mode != "lexical" or all(hit.score > 0 for hit in result.hits)
+
+
+NETWORK_GUARD = '''
+"""Installed by the test as sitecustomize: any Python-level use of a non-local address is logged and refused."""
+import os
+import socket
+
+LOG = os.environ["SEMSEARCH_NETWORK_LOG"]
+LOCAL = ("127.0.0.1", "::1", "localhost", "", None)
+
+
+def refuse(what, address):
+    with open(LOG, "a") as log:
+        log.write(f"{what} {address!r}\\n")
+    raise OSError(101, "network use refused by the test")
+
+
+def guarded(name, position):
+    original = getattr(socket.socket, name)
+
+    def method(self, *args):
+        address = args[position]
+        if not isinstance(address, (str, bytes)) and address[0] not in LOCAL:  # str/bytes: a Unix socket
+            refuse(name, address)
+        return original(self, *args)
+
+    setattr(socket.socket, name, method)
+
+
+for name, position in (("connect", 0), ("connect_ex", 0), ("sendto", -1)):
+    guarded(name, position)
+original_getaddrinfo = socket.getaddrinfo
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if host not in LOCAL:
+        refuse("getaddrinfo", host)
+    return original_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = getaddrinfo
+'''
+
+
+def _strace() -> list[str] | None:
+    """strace, where it exists and may trace here: it also sees what native code (onnxruntime's uploader) does."""
+    import shutil
+
+    if shutil.which("strace") is None:
+        return None
+    probe = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "true"], capture_output=True)
+    return ["strace", "-f", "-qq", "-e", "trace=connect,sendto"] if probe.returncode == 0 else None
+
+
+def test_offline_means_offline(tmp_path):
+    """A build, a query and a shell session open no network connection and leave no telemetry files."""
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(NETWORK_GUARD, encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    small_corpus(tmp_path / "corpus")
+    log = tmp_path / "network.log"
+    environment = {
+        **ENV,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "SEMSEARCH_NETWORK_LOG": str(log),
+        "PYTHONPATH": os.pathsep.join([str(guard), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    environment.pop("ORT_DISABLE_TELEMETRY", None)
+    strace = _strace()
+    for number, (arguments, stdin) in enumerate(
+        [(("index",), None), (("query", "marking", "-k", "1"), None), (("shell",), "marking\nrecords\n:quit\n")]
+    ):
+        prefix = [*strace, "-o", str(tmp_path / f"trace-{number}")] if strace else []
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "semsearch", *arguments],
+            cwd=tmp_path, env=environment, input=stdin, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    assert not log.exists(), log.read_text()
+    assert not (home / "cache" / "Microsoft").exists() and not (home / ".cache" / "Microsoft").exists()
+    for trace in tmp_path.glob("trace-*"):
+        remote = [line for line in trace.read_text().splitlines() if "AF_INET" in line and "127.0.0.1" not in line]
+        assert not [line for line in remote if 'inet_pton(AF_INET6, "::1"' not in line], remote[:3]

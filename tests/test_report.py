@@ -249,3 +249,35 @@ def test_review_loop_in_chromium(duplicates, tmp_path):
         assert browser.errors() == [] and browser.requests() == []
     finally:
         browser.close()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "directory"])
+def test_report_never_replaces_what_is_not_a_regular_file(tmp_path, kind):
+    target = tmp_path / "report.csv"
+    if kind == "symlink":
+        (tmp_path / "elsewhere.csv").write_text("kept", encoding="utf-8")
+        target.symlink_to(tmp_path / "elsewhere.csv")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    with pytest.raises(WriteError, match="not replacing it") as error:
+        write_atomic(target, "x")
+    assert "\n" not in str(error.value)
+    assert target.is_symlink() if kind == "symlink" else not target.is_file()
+    assert kind != "symlink" or (tmp_path / "elsewhere.csv").read_text() == "kept"
+
+
+def test_csv_cells_from_documents_never_start_a_formula(tmp_path):
+    from semsearch.dedup import find_duplicates
+    from semsearch.index import build_index, open_index
+    from semsearch.report import to_csv
+
+    from .conftest import small_corpus
+
+    corpus = small_corpus(tmp_path / "corpus")
+    (corpus / "small.txt").rename(corpus / "=HYPERLINK(x).txt")
+    build_index([corpus], tmp_path / "index")
+    rows = list(csv.DictReader(io.StringIO(to_csv(find_duplicates(open_index(tmp_path / "index"))))))
+    assert rows[0]["doc_a"] == rows[0]["doc_b"] == "'=HYPERLINK(x)"
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row.values())
