@@ -7,7 +7,10 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
+from .readme_examples import README, examples, normalise, run_all
 from .test_cli import ENV
 
 
@@ -20,3 +23,14 @@ def test_readme_python_example_runs(tmp_path, corpus_copy):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "4th (2016)" in result.stdout and "weakest:" in result.stdout
     assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_readme_examples_are_what_the_commands_print(tmp_path):
+    """Each `$ semsearch …` example shows what the command prints today, numbers included (timings aside), so the
+    README cannot drift; `python -m tests.readme_examples --write` refreshes them after a change."""
+    found = examples(README.read_text(encoding="utf-8"))
+    assert len(found) >= 10
+    outputs = run_all([command for command, _ in found], tmp_path)
+    for (command, shown), printed in zip(found, outputs, strict=True):
+        assert normalise(printed) == normalise(shown), f"README example `{command}` prints otherwise"
