@@ -88,10 +88,11 @@ def window(text: str, passage: tuple[int, int], width: int, highlights: Sequence
     else:
         room = max(width - (end - start), 0)
         start = max(0, start - min(room // 3, start))
+    keep = max(passage[0], start)  # the window may start later to avoid half a word, never after this
     end = min(len(text), start + width)
     if start > 0 and not text[start - 1].isspace():
-        space = _SPACE.search(text, start)
-        start = space.end() if space and space.end() < end else start
+        space = _SPACE.search(text, start, keep + 1)
+        start = space.end() if space else start
     if end < len(text):
         cut = text.rfind(" ", start, end)
         end = cut if cut > start else end

@@ -42,8 +42,9 @@ def test_window_cuts_at_word_boundaries_and_keeps_its_width(text, width, data):
     snippet = window(text, (a, b), width)
     assert 0 <= snippet.start <= snippet.end <= len(text)
     assert snippet.end - snippet.start <= max(width, 0) or len(text) <= width
-    inside = text[snippet.start : snippet.end]
-    if snippet.cut_before and any(c.isspace() for c in inside):  # a word boundary was there to cut at
+    if snippet.cut_before and snippet.start <= a:
+        assert a <= snippet.start + width, "the passage's start is in the window"
+    if snippet.cut_before and any(c.isspace() for c in text[snippet.start : a]):  # a word boundary was there
         assert text[snippet.start - 1].isspace()
 
 
