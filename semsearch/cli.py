@@ -55,10 +55,11 @@ def _interruptible() -> Iterator[None]:
 
 def _open(index_dir: Path, no_rebuild: bool) -> Index:
     """The index, built on first use from ./corpus, and refreshed from the sources it was built from (never from
-    ./corpus) when they changed, unless --no-rebuild."""
+    ./corpus) when they changed, unless --no-rebuild. Only the default index/ is built unasked: an --index-dir
+    that does not exist is more likely a typo than a wish for a new index of ./corpus."""
     from semsearch.index import ensure_index
 
-    first_build = [DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() else None
+    first_build = [DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() and index_dir == DEFAULT_INDEX else None
     with _interruptible():
         return ensure_index(first_build, index_dir, rebuild=not no_rebuild, on_rebuild=_say)
 
@@ -118,10 +119,19 @@ def query(
     doc: Annotated[list[str] | None, typer.Option(help="Only this document (id or symbol).")] = None,
     mode: Annotated[str, typer.Option(help="dense, lexical or hybrid.")] = "hybrid",
     as_json: JsonFlag = False,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Write the hits as flat rows: csv or jsonl (to -o or stdout).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File for --format (default: stdout).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Whole paragraphs instead of snippets.")] = False,
     index_dir: IndexDir = DEFAULT_INDEX,
     no_rebuild: NoRebuild = False,
 ) -> None:
     """Ranked paragraphs for a plain-language query."""
+    if fmt is not None and fmt not in ("csv", "jsonl"):
+        raise typer.BadParameter("choose csv or jsonl", param_hint="--format")
+    if output is not None and fmt is None:
+        raise typer.BadParameter("give --format csv or jsonl with -o", param_hint="--output")
     from semsearch.naming import Naming
     from semsearch.search import Filters, Searcher, check_query
 
@@ -136,13 +146,25 @@ def query(
     result = Searcher(loaded).search(text, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
     for note in result.notes:
         _say(note)
-    from semsearch.terminal import results_table, show, write_json
+    from semsearch.terminal import console, results_table, show, write_json, write_out
 
     if as_json:
         write_json(result.to_dict())
         return
+    if fmt is not None:
+        rows = result.to_csv() if fmt == "csv" else result.to_jsonl()
+        if output is None:
+            write_out(rows)
+            return
+        from semsearch.report import write_atomic
+
+        write_atomic(output, rows)
+        _say(f"{len(result.hits)} hits written to {output}")
+        return
     if result.hits:
-        show(results_table(result, naming))
+        show(results_table(result, naming, console().width, full=full))
+    elif not result.notes:  # (a filter that matches nothing has said so)
+        _say("no paragraph matches the query")
 
 
 @app.command()
@@ -255,11 +277,11 @@ def shell(
     index_dir: IndexDir = DEFAULT_INDEX,
     no_rebuild: NoRebuild = False,
 ) -> None:
-    """Load the index once and answer queries typed at a prompt (:k N, :mode M, :quit)."""
-    from semsearch.errors import SemsearchError
-    from semsearch.search import Searcher
-    from semsearch.terminal import results_table, show
+    """Load the index once and answer queries typed at a prompt (:help lists the commands)."""
+    from semsearch.search import MODES
 
+    if mode not in MODES:
+        raise typer.BadParameter(f"choose {', '.join(MODES)}", param_hint="--mode")
     try:
         import readline
     except ImportError:  # not on every platform; the shell works without history
@@ -267,34 +289,150 @@ def shell(
     history = Path(os.environ.get("SEMSEARCH_HISTORY", Path.home() / ".semsearch_history"))
     if readline is not None and history.exists():
         readline.read_history_file(history)
-    from semsearch.naming import Naming
-
-    searcher = Searcher(_open(index_dir, no_rebuild))
-    searcher.index.query_encoder()
-    naming = Naming.of_index(searcher.index.manifest, searcher.index.paragraphs)
-    show("Type a query, :k N, :mode dense|lexical|hybrid, or :quit.", style="dim")
+    session = _Shell(_open(index_dir, no_rebuild), k, mode)
+    session.say("Type a query, or :help for the commands.")
     while True:
         try:
             line = input("semsearch> ").strip()
         except EOFError:
             break
-        if line in (":quit", ":q", "exit"):
+        if not session.handle(line):
             break
-        if line.startswith(":k "):
-            k = int(line.split()[1]) if line.split()[1].isdigit() else k
-            continue
-        if line.startswith(":mode "):
-            mode = line.split()[1]
-            continue
-        if not line:
-            continue
-        try:
-            show(results_table(searcher.search(line, k=k, mode=mode), naming))  # type: ignore[arg-type]
-        except SemsearchError as error:
-            show(f"error: {error}", style="red")
     if readline is not None:
         with contextlib.suppress(OSError):
             readline.write_history_file(history)
+
+
+SHELL_HELP = """\
+:k [N]                      show or set how many paragraphs to list
+:mode [dense|lexical|hybrid]  show or set the ranking mode
+:filter                     show the filters; :filter section V, :filter meeting 2014, :filter doc ID
+:filter clear               drop every filter
+:show NUMBER                one paragraph in full (DOC:NUMBER with several documents)
+:full                       whole paragraphs instead of snippets (again to switch back)
+:quit                       leave (or Ctrl-D)
+anything else               a query"""
+
+
+class _Shell:
+    """The shell's settings and commands; a bad setting is refused in one line and the old one kept."""
+
+    def __init__(self, index: Index, k: int, mode: str) -> None:
+        from semsearch.naming import Naming
+        from semsearch.search import Filters, Searcher
+
+        self.searcher = Searcher(index)
+        index.query_encoder()
+        self.naming = Naming.of_index(index.manifest, index.paragraphs)
+        self.k, self.mode, self.full = k, mode, False
+        self.filters = Filters()
+
+    def say(self, message: str, style: str = "dim") -> None:
+        from semsearch.terminal import show
+
+        show(message, style=style)
+
+    def error(self, message: str) -> None:
+        self.say(f"error: {message}", style="red")
+
+    def handle(self, line: str) -> bool:
+        """Run one typed line; False when the shell should end."""
+        from semsearch.errors import SemsearchError
+        from semsearch.terminal import console, results_table, show
+
+        if line in (":quit", ":q", "exit", "quit"):
+            return False
+        if not line:
+            return True
+        command, _, rest = line.partition(" ")
+        actions = {":help": self.help, ":k": self.set_k, ":mode": self.set_mode, ":filter": self.set_filter,
+                   ":show": self.show_paragraph, ":full": self.toggle_full}  # fmt: skip
+        try:
+            if line.startswith(":"):
+                if command not in actions:
+                    self.error(f"unknown command {command}; type :help for the commands")
+                else:
+                    actions[command](rest.strip())
+                return True
+            result = self.searcher.search(line, k=self.k, mode=self.mode, filters=self.filters)  # type: ignore[arg-type]
+            for note in result.notes:
+                self.say(note)
+            if result.hits:
+                show(results_table(result, self.naming, console().width, full=self.full))
+            elif not result.notes:
+                self.say("no paragraph matches the query")
+        except SemsearchError as error:
+            self.error(str(error))
+        return True
+
+    def help(self, _: str) -> None:
+        from semsearch.terminal import lines, show
+
+        show(lines(SHELL_HELP, style="dim"))
+
+    def set_k(self, value: str) -> None:
+        if not value:
+            self.say(f"k = {self.k}")
+        elif not value.isdigit() or int(value) < 1:
+            self.error(f"k must be a whole number of at least 1, not {value!r}; k stays {self.k}")
+        else:
+            self.k = int(value)
+            self.say(f"k = {self.k}")
+
+    def set_mode(self, value: str) -> None:
+        from semsearch.search import MODES
+
+        if not value:
+            self.say(f"mode = {self.mode}")
+        elif value not in MODES:
+            self.error(f"unknown mode {value!r}; choose {', '.join(MODES)}; mode stays {self.mode}")
+        else:
+            self.mode = value
+            self.say(f"mode = {self.mode}")
+
+    def set_filter(self, value: str) -> None:
+        from dataclasses import replace
+
+        from semsearch.search import Filters
+
+        what, _, given = value.partition(" ")
+        if not value:
+            self.say(self._filters_line())
+            return
+        if what == "clear":
+            self.filters = Filters()
+            self.say(self._filters_line())
+            return
+        field = {"section": "sections", "meeting": "meetings", "doc": "docs"}.get(what)
+        if field is None or not given.strip():
+            self.error("write :filter section V, :filter meeting 2014, :filter doc ID or :filter clear")
+            return
+        wanted = self.naming.resolve(given.strip()) if field == "docs" else given.strip()
+        candidate = replace(self.filters, **{field: (*getattr(self.filters, field), wanted)})
+        candidate.allowed(self.searcher.index.paragraphs)  # an unknown value is refused here, filters unchanged
+        self.filters = candidate
+        self.say(self._filters_line())
+
+    def _filters_line(self) -> str:
+        f = self.filters
+        parts = [f"section {', '.join(f.sections)}" if f.sections else "", f"meeting {', '.join(map(str, f.meetings))}"
+                 if f.meetings else "", f"doc {', '.join(f.docs)}" if f.docs else ""]  # fmt: skip
+        return "filters: " + ("; ".join(p for p in parts if p) or "none")
+
+    def show_paragraph(self, value: str) -> None:
+        from semsearch.search import neighbours_of
+        from semsearch.terminal import paragraph_panel, show
+
+        if not value:
+            self.error("write :show NUMBER, e.g. :show 42")
+            return
+        index = self.searcher.index
+        paragraph = self.naming.find(index.paragraphs, value, None)
+        show(paragraph_panel(paragraph, self.naming, neighbours_of(index, paragraph, 3)))
+
+    def toggle_full(self, _: str) -> None:
+        self.full = not self.full
+        self.say("whole paragraphs" if self.full else "snippets")
 
 
 @app.command()

@@ -83,12 +83,12 @@ def window(text: str, passage: tuple[int, int], width: int, highlights: Sequence
         return Snippet(text, 0, len(text))
     start, end = passage
     inside = [a for a, b in highlights if start <= a and b <= end]
+    keep = start  # the window may start later to avoid half a word, never after this
     if end - start > width and inside:
-        start = max(start, inside[0] - width // 4)
+        start, keep = max(start, inside[0] - width // 4), inside[0]
     else:
         room = max(width - (end - start), 0)
         start = max(0, start - min(room // 3, start))
-    keep = max(passage[0], start)  # the window may start later to avoid half a word, never after this
     end = min(len(text), start + width)
     if start > 0 and not text[start - 1].isspace():
         space = _SPACE.search(text, start, keep + 1)

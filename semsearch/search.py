@@ -131,6 +131,9 @@ class Hit:
     passage: tuple[int, int] = (0, 0)  # the clause that best answers the query (see `semsearch.passages`)
     weak: bool = False  # scored under the mode's WEAK_BELOW
 
+    RECORD_FIELDS = ("rank", "score", "doc", "number", "section", "subtheme", "meeting", "meeting_date",
+                     "meeting_year", "dense", "lexical", "weak", "text")  # fmt: skip
+
     def to_record(self) -> dict:
         """One flat row (no nested values), for CSV, JSON Lines or a data frame."""
         p = self.paragraph
@@ -193,6 +196,26 @@ class SearchResult:
     def to_records(self) -> list[dict]:
         """Flat rows, one per hit, each naming the query and mode."""
         return [{"query": self.query, "mode": self.mode, **h.to_record()} for h in self.hits]
+
+    def to_csv(self) -> str:
+        """The flat rows as CSV, safe to open in a spreadsheet (no cell can start a formula)."""
+        import csv
+        import io
+
+        from semsearch.sanitize import SafeCsvWriter
+
+        buffer = io.StringIO()
+        writer = SafeCsvWriter(buffer, quoting=csv.QUOTE_MINIMAL)
+        fields = list(self.to_records()[0]) if self.hits else ["query", "mode", *Hit.RECORD_FIELDS]
+        writer.writerow(fields)
+        writer.writerows([["" if r[f] is None else r[f] for f in fields] for r in self.to_records()])
+        return buffer.getvalue()
+
+    def to_jsonl(self) -> str:
+        """The flat rows as JSON Lines."""
+        import json
+
+        return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in self.to_records())
 
     def to_dataframe(self):
         """The hits as a pandas DataFrame (pandas is optional: pip install pandas)."""

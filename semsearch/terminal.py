@@ -25,6 +25,7 @@ from semsearch.dedup import DuplicateReport, PairScore
 from semsearch.evaluation import Evaluation
 from semsearch.naming import Naming
 from semsearch.pairs import RepeatedPart, member_label
+from semsearch.passages import window
 from semsearch.report import (
     STALE_TITLE,
     UNGROUPED_NOTE,
@@ -35,7 +36,7 @@ from semsearch.report import (
     stale_lines,
 )
 from semsearch.sanitize import unicode_safe, visible
-from semsearch.search import SearchResult
+from semsearch.search import WEAK_BELOW, SearchResult
 
 MIN_WIDTH = 40
 DEFAULT_WIDTH = 80
@@ -95,41 +96,55 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = 170) -> Text:
-    """The part of the text around the first highlighted word, with every matching word highlighted."""
-    start = max(0, spans[0][0] - 60) if spans else 0
-    end = min(len(text), start + width)
+def highlighted(text: str, spans: Sequence[tuple[int, int]], start: int = 0, end: int | None = None) -> Text:
+    """text[start:end], inert, with the query's matching words in bold (no colour: readable on any theme), and "…"
+    where it was cut."""
+    end = len(text) if end is None else end
     piece = Text(("…" if start else "") + visible(text[start:end]) + ("…" if end < len(text) else ""))
     offset = 1 if start else 0
     for a, b in spans:
         if a >= start and b <= end and visible(text[a:b]) == text[a:b] and visible(text[start:a]) == text[start:a]:
-            piece.stylize("bold yellow", a - start + offset, b - start + offset)
+            piece.stylize("bold underline", a - start + offset, b - start + offset)
     return piece
 
 
-def results_table(result: SearchResult, naming: Naming) -> Table:
-    table = Table(title=plain(f"“{result.query}” — {result.mode}"), title_justify="left", expand=True)
+def snippet_width(total: int) -> int:
+    """About three lines of the results table's text column at this terminal width."""
+    return max(60, 3 * (max(total, 40) - 34) * 5 // 7)
+
+
+def results_table(result: SearchResult, naming: Naming, width: int = 100, full: bool = False) -> Table:
+    """Ranked hits; each shows the clause that best answers the query, as much of it as the terminal's width
+    allows (all of the paragraph with `full`); weak matches are dimmed and marked."""
+    title = plain(f"“{result.query}” — {result.mode}; score: {result.scale}, 0–1")
+    caption = (
+        f"dim rows score under {WEAK_BELOW[result.mode]:.2f}: weak matches"
+        if any(h.weak for h in result.hits)
+        else None
+    )
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left", expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("¶", justify="right", no_wrap=True, style="bold")
     table.add_column("section", ratio=2, min_width=14)
     table.add_column("meeting", no_wrap=True)
     table.add_column("text", ratio=5)
+    room = snippet_width(width)
     for hit in result.hits:
         p = hit.paragraph
         section = plain(shorten(section_label(p), 34))
         if p.subtheme:
             section.append("\n")
             section.append(plain(shorten(p.subtheme, 34), style="dim"))
-        number = plain(naming.ref(p))  # DOC:NUMBER whenever the index holds several documents
+        part = window(p.text, hit.passage, len(p.text) if full else room, hit.highlights)
         table.add_row(
             str(hit.rank),
-            f"{hit.score:.3f}",
-            number,
+            f"{hit.score:.2f}" + (" weak" if hit.weak else ""),
+            plain(naming.ref(p)),  # DOC:NUMBER whenever the index holds several documents
             section,
             meeting_label(p),
-            snippet(p.text, hit.highlights),
-            style="on grey15" if hit.rank == 1 else None,
+            highlighted(p.text, hit.highlights, part.start, part.end),
+            style="dim" if hit.weak else ("bold" if hit.rank == 1 else None),
         )
     return table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -327,3 +328,53 @@ def test_a_huge_paragraph_is_embedded_cut_and_shown_capped(tmp_path):
     assert shown.returncode == 0 and len(shown.stdout) < 20_000
     assert "more characters not shown" in " ".join(shown.stdout.replace("│", " ").split())
     assert "Nearest paragraphs" not in shown.stdout, "a paragraph is never its own neighbour"
+
+
+def test_shell_commands_are_validated_and_leave_settings_unchanged(workspace):
+    typed = ":help\n:k 0\n:k x\n:k 2\n:mode foo\n:mode\n:filter section XII\n:filter meeting 1999\n:filter\n"
+    typed += "work of the working group\n:show 42\n:bogus\n:filter clear\n:filter\n:quit\n"
+    result = run("shell", cwd=workspace, stdin=typed)
+    out = " ".join(result.stdout.split())
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert ":filter clear drop every filter" in out
+    assert "not '0'; k stays 5" in out and "not 'x'; k stays 5" in out and "k = 2" in out
+    assert "unknown mode 'foo'; choose dense, lexical, hybrid; mode stays hybrid" in out and "mode = hybrid" in out
+    assert "filters: section XII" in out and "unknown meeting '1999'" in out
+    table = result.stdout[result.stdout.index("work of the working group") :]
+    numbers = re.findall(r"│\s*\d\s*│\s*[\d.]+(?: weak)?\s*│\s*(\d+)", table[: table.index("╭")])
+    assert len(numbers) == 2 and all(150 <= int(n) <= 166 for n in numbers), "k = 2, section XII only"
+    assert "not less than 10 years" in out, ":show prints the whole paragraph"
+    assert "unknown command :bogus; type :help" in out and out.rstrip().endswith("filters: none semsearch>")
+
+
+def test_query_exports_flat_rows(workspace, tmp_path):
+    jsonl = run("query", "record keeping", "-k", "3", "--format", "jsonl", cwd=workspace)
+    rows = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [r["rank"] for r in rows] == [1, 2, 3] and rows[0]["meeting_year"] == 2012
+    target = tmp_path / "hits.csv"
+    written = run("query", "record keeping", "-k", "3", "--format", "csv", "-o", str(target), cwd=workspace)
+    assert written.returncode == 0 and "3 hits written to" in written.stderr
+    table = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [r["number"] for r in table] == [r["number"] for r in rows] and table[0]["query"] == "record keeping"
+    refused = run("query", "x", "-o", str(target), cwd=workspace)
+    assert refused.returncode == 2 and "give --format csv or jsonl with -o" in refused.stderr
+
+
+def test_query_snippet_shows_the_answer_and_full_the_paragraph(workspace):
+    snippet = run("query", "how long must records be kept?", "-k", "1", cwd=workspace)
+    assert "not less than 10 years" in " ".join(re.sub(r"[│┃]", " ", snippet.stdout).split())
+    assert "score: cosine and 0.3 × BM25 share, averaged, 0–1" in " ".join(snippet.stdout.split())
+    full = run("query", "import marking", "-k", "1", "--full", cwd=workspace)
+    text = " ".join(re.sub(r"[│┃]", " ", full.stdout).split())
+    assert "UNODC should develop guidance" in text and "assistance in that regard." in text
+
+
+def test_a_lexical_query_matching_nothing_says_so(workspace):
+    result = run("query", "zzqx", "--mode", "lexical", cwd=workspace)
+    assert result.returncode == 0 and "no paragraph matches the query" in result.stderr
+
+
+def test_a_mistyped_index_dir_is_not_built_from_the_corpus(workspace):
+    result = run("query", "import marking", "--index-dir", "indx", cwd=workspace)
+    assert_user_error(result, "no index in indx", "semsearch index")
+    assert not (workspace / "indx").exists()
