@@ -304,14 +304,14 @@ def shell(
 
 
 SHELL_HELP = """\
-:k [N]                      show or set how many paragraphs to list
-:mode [dense|lexical|hybrid]  show or set the ranking mode
-:filter                     show the filters; :filter section V, :filter meeting 2014, :filter doc ID
-:filter clear               drop every filter
-:show NUMBER                one paragraph in full (DOC:NUMBER with several documents)
-:full                       whole paragraphs instead of snippets (again to switch back)
-:quit                       leave (or Ctrl-D)
-anything else               a query"""
+:k [N]             show or set how many paragraphs to list
+:mode [M]          show or set the ranking: dense, lexical or hybrid
+:filter            show the filters
+:filter section V  only section V (also: meeting 2014, doc ID)
+:filter clear      drop every filter
+:show NUMBER       one paragraph in full (DOC:NUMBER, several documents)
+:full              whole paragraphs instead of snippets, or back
+:quit              leave (or Ctrl-D); anything else is a query"""
 
 
 class _Shell:

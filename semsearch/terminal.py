@@ -109,8 +109,8 @@ def highlighted(text: str, spans: Sequence[tuple[int, int]], start: int = 0, end
 
 
 def snippet_width(total: int) -> int:
-    """About three lines of the results table's text column at this terminal width."""
-    return max(60, 3 * (max(total, 40) - 34) * 5 // 7)
+    """About four lines of the results table's text column at this terminal width: room for a whole clause."""
+    return max(80, 4 * (max(total, 40) - 34) * 5 // 7)
 
 
 def results_table(result: SearchResult, naming: Naming, width: int = 100, full: bool = False) -> Table:

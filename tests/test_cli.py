@@ -331,12 +331,14 @@ def test_a_huge_paragraph_is_embedded_cut_and_shown_capped(tmp_path):
 
 
 def test_shell_commands_are_validated_and_leave_settings_unchanged(workspace):
+    from semsearch.cli import SHELL_HELP
+
     typed = ":help\n:k 0\n:k x\n:k 2\n:mode foo\n:mode\n:filter section XII\n:filter meeting 1999\n:filter\n"
     typed += "work of the working group\n:show 42\n:bogus\n:filter clear\n:filter\n:quit\n"
     result = run("shell", cwd=workspace, stdin=typed)
     out = " ".join(result.stdout.split())
     assert result.returncode == 0 and "Traceback" not in result.stderr
-    assert ":filter clear drop every filter" in out
+    assert ":filter clear drop every filter" in out and all(len(line) <= 80 for line in SHELL_HELP.splitlines())
     assert "not '0'; k stays 5" in out and "not 'x'; k stays 5" in out and "k = 2" in out
     assert "unknown mode 'foo'; choose dense, lexical, hybrid; mode stays hybrid" in out and "mode = hybrid" in out
     assert "filters: section XII" in out and "unknown meeting '1999'" in out
