@@ -91,12 +91,19 @@ def index(
         raise typer.BadParameter("choose auto, flat, hnsw or ivf", param_hint="--index-type")
     sources = paths or [DEFAULT_CORPUS]
     config = IndexConfig(model=model, index_type=index_type, force=force)  # type: ignore[arg-type]
-    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("texts (new paragraphs and their clauses)"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("embed", total=None)
+        task = progress.add_task("reading the corpus", total=None)
 
         def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            phase = "loading the model" if done == 0 else "embedding"
+            progress.update(task, completed=done, total=total, description=phase)
 
         with _interruptible():
             report = build_index(sources, index_dir, config, progress=advance)
@@ -482,12 +489,12 @@ def duplicates(
     if threshold is not None and preset is not None:
         raise typer.BadParameter("give --threshold or --preset, not both", param_hint="--preset")
     config = DedupConfig(threshold=threshold) if threshold is not None else DedupConfig.preset(preset or DEFAULT_PRESET)
-    from semsearch.terminal import lines, show
+    from semsearch.terminal import aligned, show
 
     loaded = _open(index_dir, no_rebuild)
     report = find_duplicates(loaded, config, review=_review(index_dir, loaded, decisions))
     if explain is not None:
-        show(lines(report.explain(report.pair(*explain, doc))))
+        show(aligned(report.explain(report.pair(*explain, doc))))
         return
     if calibrate_with is not None:
         from semsearch.calibration import calibrate, load_pairs

@@ -420,6 +420,8 @@ def _embed_missing(
             missing.setdefault(digest, text)
     if not missing:
         return {}, None
+    if progress:
+        progress(0, len(missing))  # the total is known before the model has loaded
     encoder = encoder_factory()
     done = 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -48,6 +49,22 @@ def plain(text: str, style: str = "") -> Text:
     return Text(visible(text), style=style)
 
 
+def aligned(text: str) -> Group:
+    """Lines of "label   value" (an explanation): each value wraps under itself, not back at the margin."""
+    rows: list = []
+    for line in text.split("\n"):
+        match = re.match(r"^(\s*(?:\S+ \S+\s{2,}|\S+\s+))(\S.*)$", line)
+        if match is None:
+            rows.append(plain(line))
+            continue
+        grid = Table.grid()
+        grid.add_column(no_wrap=True, width=len(match.group(1)))
+        grid.add_column(ratio=1)
+        grid.add_row(plain(match.group(1)), plain(match.group(2)))
+        rows.append(grid)
+    return Group(*rows)
+
+
 def lines(text: str, style: str = "") -> Group:
     """A message of several lines that quotes untrusted text: each line made inert on its own."""
     return Group(*(plain(line, style) for line in text.split("\n")))
@@ -67,8 +84,13 @@ def console(stderr: bool = False) -> Console:
 
 
 def show(*items: RenderableType | str, style: str = "", stderr: bool = False) -> None:
-    """Print renderables; a plain string is untrusted and goes through `plain`."""
-    console(stderr).print(*(plain(i, style) if isinstance(i, str) else i for i in items))
+    """Print renderables; a plain string is untrusted and goes through `plain`, and is one line that the terminal
+    may wrap but Rich never breaks (piped, a summary would otherwise break mid-bracket)."""
+    for item in items:
+        if isinstance(item, str):
+            console(stderr).print(plain(item, style), soft_wrap=True)
+        else:
+            console(stderr).print(item)
 
 
 def say(message: str, style: str = "dim") -> None:
@@ -177,7 +199,13 @@ def paragraph_panel(
     neighbours = list(neighbours)
     if neighbours:
         parts += [Text(""), Text("Nearest paragraphs", style="bold")]
-        parts += [plain(f"  {member_label(p, naming)}: {s:.2f}  {p.text[:90]}…") for p, s in neighbours]
+        near = Table.grid(padding=(0, 1))  # columns, so a long line wraps under its own text, not at the margin
+        near.add_column(no_wrap=True)
+        near.add_column(justify="right", no_wrap=True)
+        near.add_column(ratio=1)
+        for p, s in neighbours:
+            near.add_row(plain(f"  {member_label(p, naming)}"), f"{s:.2f}", plain(shorten(p.text, 140)))
+        parts.append(near)
     return Panel(Group(*parts), title=plain(naming.mark(paragraph)), title_align="left")
 
 
@@ -270,14 +298,15 @@ def _pair_lines(pair: PairScore, diffs: bool) -> list:
 
 def group_panel(report: DuplicateReport, number: int, diffs: bool = True) -> Panel:
     group = report.groups[number - 1]
+    members = ", ".join(member_label(p, report.naming) for p in group.members)
     lines: list = [
+        plain(members, style="bold"),  # in the panel, not its title, which a narrow terminal would cut
         plain(section_label(group.first), style="dim"),
         plain(group.weakest_line(report.threshold), style="yellow"),
     ]
     for pair in report.pairs_of(number):
         lines += _pair_lines(pair, diffs)
-    members = ", ".join(member_label(p, report.naming) for p in group.members)
-    return Panel(Group(*lines), title=plain(f"Group {number}: {members}"), title_align="left")
+    return Panel(Group(*lines), title=plain(f"Group {number} ({len(group.members)} paragraphs)"), title_align="left")
 
 
 def ungrouped_panel(pairs: Sequence[PairScore], diffs: bool = True) -> Panel:

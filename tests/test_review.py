@@ -110,7 +110,8 @@ def test_the_command_line_names_documents_and_reads_doc_number(two):
     assert explained.returncode == 0 and explained.stdout.startswith("¶alpha:1 and ¶beta:1: ")
     assert_user_error(run("duplicates", "--explain", "1", "1", "--doc", "alpha", cwd=two), "the same paragraph")
     terminal = " ".join(run("duplicates", "--threshold", "0.3", cwd=two).stdout.split())
-    assert "Group 1: ¶alpha:1 · 1st (2012), ¶beta:1 · 1st (2012)" in terminal and "¶beta:1 repeats ¶alpha:1" in terminal
+    assert "Group 1 (2 paragraphs)" in terminal and "¶alpha:1 · 1st (2012), ¶beta:1 · 1st (2012)" in terminal
+    assert "¶beta:1 repeats ¶alpha:1" in terminal
     found = json.loads(run("query", "mark imported firearms", "--doc", "beta", "--json", cwd=two).stdout)
     assert {r["doc"] for r in found["results"]} == {"beta"}
     table = run("query", "mark imported firearms", "-k", "2", cwd=two).stdout
