@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_PRESET",
     "DEFAULT_THRESHOLD",
     "PRESETS",
+    "RECORD_FIELDS",
     "Candidates",
     "DedupConfig",
     "DiffOp",
@@ -173,6 +174,32 @@ class PairStatus:
                 "by one; their first copies' pairs are)"
             )
         return lines
+
+
+# One pair as a flat row (CSV, data frames): both paragraphs in full, what the pair is, and the decision.
+RECORD_FIELDS = [
+    "group",
+    *(
+        f"{name}_{side}"
+        for side in "ab"
+        for name in ("ref", "doc", "symbol", "number", "section", "meeting", "text", "hash")
+    ),
+    "kind",
+    "score",
+    "headline",
+    "implied_by",
+    "decision",
+    "note",
+    "semantic",
+    "lexical",
+    "containment",
+    "cosine",
+    "same_meeting",
+    "same_theme",
+    "closest_clause_a",
+    "closest_clause_b",
+    "repeated_part",
+]
 
 
 @dataclass
@@ -342,6 +369,55 @@ class DuplicateReport:
     @property
     def implied(self) -> list[PairScore]:
         return [p for p in self.pairs if p.held_as is not None]
+
+    def to_record(self, pair: PairScore) -> dict[str, object]:
+        """One pair as a flat record for a spreadsheet: both paragraphs in full, what the pair is, and the
+        decision (RECORD_FIELDS, in that order)."""
+        data = pair.to_dict()
+        row: dict[str, object] = {"group": self.group_of.get(pair.keys)}
+        for side in ("a", "b"):
+            ref = data[side]
+            row |= {
+                f"ref_{side}": ref["ref"],
+                f"doc_{side}": ref["doc"],
+                f"symbol_{side}": ref["symbol"],
+                f"number_{side}": ref["number"],
+                f"section_{side}": ref["section_title"],
+                f"meeting_{side}": ref["meeting_label"],
+                f"text_{side}": ref["text"],
+            }
+        match, part = data["match"], data["repeated_part"]
+        return row | {
+            "hash_a": data["a"]["hash"],
+            "hash_b": data["b"]["hash"],
+            "kind": data["kind"],
+            "score": f"{pair.score:.4f}",
+            "headline": data["headline"],
+            "implied_by": " ".join(data["implied_by"] or ()),
+            "decision": data["decision"] or "",
+            "note": data["note"] or "",
+            "semantic": f"{pair.evidence.semantic:.4f}",
+            "lexical": f"{pair.evidence.lexical:.4f}",
+            "containment": f"{pair.evidence.containment:.4f}",
+            "cosine": f"{pair.evidence.cosine:.4f}",
+            "same_meeting": pair.same_meeting,
+            "same_theme": pair.evidence.same_theme,
+            "closest_clause_a": match["a"] if match else "",
+            "closest_clause_b": match["b"] if match else "",
+            "repeated_part": part["clause"] if part else "",
+        }
+
+    def to_records(self) -> list[dict[str, object]]:
+        return [self.to_record(pair) for pair in self.pairs]
+
+    def to_dataframe(self):
+        """The listed pairs as a pandas DataFrame, one flat row each (pandas is optional: pip install pandas)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from None
+        numbers = dict.fromkeys(["score", "semantic", "lexical", "containment", "cosine"], float)
+        return pandas.DataFrame.from_records(self.to_records(), columns=RECORD_FIELDS).astype(numbers)
 
     def to_dict(self) -> dict:
         return {

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from semsearch.corpus import Paragraph
-from semsearch.dedup import PRESETS, DiffOp, DuplicateReport, PairScore
+from semsearch.dedup import PRESETS, RECORD_FIELDS, DiffOp, DuplicateReport, PairScore
 from semsearch.errors import WriteError
 from semsearch.pairs import member_label
 from semsearch.sanitize import SafeCsvWriter
@@ -125,68 +125,6 @@ def pair_notes(pair: PairScore) -> list[str]:
     return notes
 
 
-REVIEW_FIELDS = [
-    "group",
-    *(
-        f"{name}_{side}"
-        for side in "ab"
-        for name in ("ref", "doc", "symbol", "number", "section", "meeting", "text", "hash")
-    ),
-    "kind",
-    "score",
-    "headline",
-    "implied_by",
-    "decision",
-    "note",
-    "semantic",
-    "lexical",
-    "containment",
-    "cosine",
-    "same_meeting",
-    "same_theme",
-    "closest_clause_a",
-    "closest_clause_b",
-    "repeated_part",
-]
-
-
-def review_row(report: DuplicateReport, pair: PairScore) -> dict[str, object]:
-    """One pair as a flat record for a spreadsheet: both paragraphs in full, what the pair is, and the decision."""
-    data = pair.to_dict()
-    row: dict[str, object] = {"group": report.group_of.get(pair.keys)}
-    for side in ("a", "b"):
-        ref = data[side]
-        row |= {
-            f"ref_{side}": ref["ref"],
-            f"doc_{side}": ref["doc"],
-            f"symbol_{side}": ref["symbol"],
-            f"number_{side}": ref["number"],
-            f"section_{side}": ref["section_title"],
-            f"meeting_{side}": ref["meeting_label"],
-            f"text_{side}": ref["text"],
-        }
-    match, part = data["match"], data["repeated_part"]
-    return row | {
-        "hash_a": data["a"]["hash"],
-        "hash_b": data["b"]["hash"],
-        "kind": data["kind"],
-        "score": f"{pair.score:.4f}",
-        "headline": data["headline"],
-        "implied_by": " ".join(data["implied_by"] or ()),
-        "decision": data["decision"] or "",
-        "note": data["note"] or "",
-        "semantic": f"{pair.evidence.semantic:.4f}",
-        "lexical": f"{pair.evidence.lexical:.4f}",
-        "containment": f"{pair.evidence.containment:.4f}",
-        "cosine": f"{pair.evidence.cosine:.4f}",
-        "same_meeting": pair.same_meeting,
-        "same_theme": pair.evidence.same_theme,
-        "closest_clause_a": match["a"] if match else "",
-        "closest_clause_b": match["b"] if match else "",
-        "repeated_part": part["clause"] if part else "",
-    }
-
-
 def to_json(report: DuplicateReport) -> str:
     data = report.to_dict()
     data["summary"] = summary_line(report)
@@ -195,11 +133,11 @@ def to_json(report: DuplicateReport) -> str:
 
 
 def to_csv(report: DuplicateReport) -> str:
-    rows = [review_row(report, pair) for pair in report.pairs]
+    rows = report.to_records()
     buffer = io.StringIO()
     writer = SafeCsvWriter(buffer)  # a cell of document text never runs as a spreadsheet formula
-    writer.writerow(REVIEW_FIELDS)
-    writer.writerows([["" if row.get(k) is None else row[k] for k in REVIEW_FIELDS] for row in rows])
+    writer.writerow(RECORD_FIELDS)
+    writer.writerows([["" if row.get(k) is None else row[k] for k in RECORD_FIELDS] for row in rows])
     return buffer.getvalue()
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from semsearch.dedup import PRESETS
+from semsearch.dedup import PRESETS, RECORD_FIELDS
 from semsearch.errors import WriteError
 from semsearch.html_report import CSP, to_html
-from semsearch.report import REVIEW_FIELDS, _umask, render, summary_line, write_atomic
+from semsearch.report import _umask, render, summary_line, write_atomic
 
 from .browser import chromium, chromium_flags
 
@@ -108,7 +108,7 @@ def test_csv_and_json_carry_what_a_review_needs(duplicates):
     assert {"doc", "number", "meeting", "section"} <= set(data["groups"][0]["members"][0])
     assert weakest["a"]["doc"] and weakest["b"]["doc"] and weakest["how"].startswith("weakest link")
     rows = list(csv.DictReader(io.StringIO(render(duplicates, "csv"))))
-    assert list(rows[0]) == REVIEW_FIELDS and len(rows) == len(duplicates.pairs) == len(data["pairs"])
+    assert list(rows[0]) == RECORD_FIELDS and len(rows) == len(duplicates.pairs) == len(data["pairs"])
     for row, listed in zip(rows, data["pairs"], strict=True):
         for side in "ab":
             ref = listed[side]
@@ -281,3 +281,10 @@ def test_csv_cells_from_documents_never_start_a_formula(tmp_path):
     rows = list(csv.DictReader(io.StringIO(to_csv(find_duplicates(open_index(tmp_path / "index"))))))
     assert rows[0]["doc_a"] == rows[0]["doc_b"] == "'=HYPERLINK(x)"
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row.values())
+
+
+def test_a_report_is_a_data_frame_of_its_listed_pairs(duplicates):
+    frame = duplicates.to_dataframe()
+    assert list(frame.columns) == RECORD_FIELDS and len(frame) == len(duplicates.pairs)
+    assert frame["score"].dtype == float and frame["score"].min() >= duplicates.threshold
+    assert frame.sort_values("score", ascending=False).iloc[0]["kind"] == "verbatim"
