@@ -17,7 +17,7 @@ _SUP = f"[{SUPERSCRIPT_DIGITS}]"
 _STAR_MARK = re.compile(r"(?<=[^\s*])(\*{1,3})(?=[\s.,;:)]|$)")
 _SUP_MARK = re.compile(rf"(?<=\S){_SUP}+")
 _EMPHASIS = re.compile(r"(\*{1,3})(?=\S)(.+?)(?<=\S)\1")
-_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+YEAR = re.compile(r"\b((?:19|20)\d{2})\b")  # a year in a date, also read by the parser
 _WORDS_OR_MARKUP = re.compile(rf"[\s*{SUPERSCRIPT_DIGITS}]")
 
 Role = Literal["front", "heading", "paragraph", "footnote", "furniture"]
@@ -50,7 +50,7 @@ class Meeting:
 
     @property
     def year(self) -> int | None:
-        years = _YEAR.findall(self.date)
+        years = YEAR.findall(self.date)
         return int(years[-1]) if years else None
 
     def __str__(self) -> str:

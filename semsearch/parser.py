@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from semsearch import furniture
 from semsearch.document import (
     SUPERSCRIPT_DIGITS,
+    YEAR,
     Meeting,
     Paragraph,
     Piece,
@@ -70,7 +71,6 @@ _ORDINAL = re.compile(
     re.IGNORECASE,
 )
 _MEETING_DATE = re.compile(r"\b(\d{1,2}(?:\s*(?:and|to|-|–)\s*\d{1,2})?\s+[A-Z][a-z]+\s+(?:19|20)\d{2})\b")
-_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
 _TERMINAL = re.compile(r"[.!?;:][\"'”’)\]]*$")
 _HYPHENATED = re.compile(r"[A-Za-zÀ-ÿ]-$")
 _WORD = re.compile(r"[A-Za-zÀ-ÿ]+(?:-[A-Za-zÀ-ÿ]+)*")
@@ -110,7 +110,7 @@ def _meeting_from(text: str) -> Meeting | None:
     word = match.group(1).lower()
     ordinal = ORDINAL_WORDS.get(word) or int(re.sub(r"\D", "", word))
     date = _MEETING_DATE.search(text)
-    year = _YEAR.search(text[match.end() :])
+    year = YEAR.search(text[match.end() :])
     return Meeting(ordinal, date.group(1) if date else (year.group(1) if year else ""))
 
 

@@ -918,3 +918,11 @@ def test_docx_numbering_through_the_paragraph_style(tmp_path):
     paragraphs = read_document(path).paragraphs
     assert [(p.number, p.text) for p in paragraphs[:3]] == [("1", "One."), ("2", "Two."), ("3", "Three.")]
     assert "A bulleted note." in " ".join(p.text for p in paragraphs)
+
+
+def test_list_labels_as_word_and_browsers_print_them():
+    from semsearch.readers import list_label
+
+    assert [list_label(n, "lowerLetter") for n in (1, 26, 27)] == ["a", "z", "aa"]
+    assert [list_label(n, "upperRoman") for n in (4, 9, 14, 1990)] == ["IV", "IX", "XIV", "MCMXC"]
+    assert list_label(3, "lowerRoman") == "iii" and list_label(12, "decimal") == "12"

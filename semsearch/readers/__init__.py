@@ -74,6 +74,28 @@ class ReaderError(CorpusError):
     """A file of a supported format that cannot be read (encrypted, corrupt, no text layer …)."""
 
 
+_ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
+          (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]  # fmt: skip
+
+
+def list_label(value: int, style: str) -> str:
+    """A list item's number as a document shows it, in Word's style names (HTML's `type` maps onto them):
+    decimal 3, lowerLetter c (27 is aa), upperLetter C, lowerRoman iii, upperRoman III."""
+    if style in ("lowerLetter", "upperLetter"):
+        label = ""
+        while value > 0:
+            value, rest = divmod(value - 1, 26)
+            label = chr(ord("a") + rest) + label
+    elif style in ("lowerRoman", "upperRoman"):
+        label = ""
+        for amount, numeral in _ROMAN:
+            while value >= amount:
+                label, value = label + numeral, value - amount
+    else:
+        return str(value)
+    return label.upper() if style.startswith("upper") else label
+
+
 def reader_name(path: Path) -> str | None:
     return FORMATS.get(path.suffix.lower())
 

@@ -11,12 +11,10 @@ import io
 import re
 import zipfile
 
-from semsearch.readers import DocumentMeta, Layout, Line, ReaderError
+from semsearch.readers import DocumentMeta, Layout, Line, ReaderError, list_label
 
 _MAX_UNPACKED = 256 * 2**20  # a .docx that unpacks to more than this is refused (a zip bomb, not a report)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
-          (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]  # fmt: skip
 
 
 def read(data: bytes) -> Layout:
@@ -74,22 +72,6 @@ def _paragraph(paragraph, numbering: _Numbering) -> list[Line]:
         else:
             line = Line(text, "text")
     return [line, Line("", "blank")]
-
-
-def _format(value: int, kind: str) -> str:
-    if kind in ("lowerLetter", "upperLetter"):
-        letters = ""
-        while value > 0:
-            value, rest = divmod(value - 1, 26)
-            letters = chr(ord("a") + rest) + letters
-        return letters.upper() if kind == "upperLetter" else letters
-    if kind in ("lowerRoman", "upperRoman"):
-        roman = ""
-        for amount, numeral in _ROMAN:
-            while value >= amount:
-                roman, value = roman + numeral, value - amount
-        return roman.upper() if kind == "upperRoman" else roman
-    return str(value)
 
 
 class _Numbering:
@@ -165,7 +147,7 @@ class _Numbering:
         def value(match: re.Match) -> str:
             k = int(match.group(1)) - 1
             k_start, k_kind, _ = levels.get(k, (1, "decimal", ""))
-            return _format(counters.get(k, k_start), k_kind)
+            return list_label(counters.get(k, k_start), k_kind)
 
         label = re.sub(r"%(\d)", value, template)
         return label, kind in ("decimal", "decimalZero") and bool(re.fullmatch(r"\d+(?:\.\d+)*\.?", label.strip()))

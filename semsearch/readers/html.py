@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from semsearch.readers import DocumentMeta, Layout, Line, ReaderError
+from semsearch.readers import DocumentMeta, Layout, Line, ReaderError, list_label
 
 _DROP = {"script", "style", "noscript", "template", "nav", "form", "button", "select", "svg", "iframe", "object"}
 _BLOCKS = {
@@ -17,24 +17,6 @@ _BLOCKS = {
     "article", "main", "aside", "header", "footer", "figcaption", "caption", "address", "table", "tbody",
     "thead", "tfoot", "ul", "ol", "dl", "figure", "body", "hr",
 }  # fmt: skip
-
-
-def _letters(value: int, upper: bool) -> str:
-    letters = ""
-    while value > 0:
-        value, rest = divmod(value - 1, 26)
-        letters = chr(ord("a") + rest) + letters
-    return letters.upper() if upper else letters
-
-
-def _roman(value: int, upper: bool) -> str:
-    numerals = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
-                (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]  # fmt: skip
-    out = ""
-    for amount, numeral in numerals:
-        while value >= amount:
-            out, value = out + numeral, value - amount
-    return out.upper() if upper else out
 
 
 def read(data: bytes) -> Layout:
@@ -131,9 +113,8 @@ class _Reader:
                 value = int(item.get("value", "")) if item.get("value") else value + 1
             except ValueError:
                 value += 1
-            if kind in ("a", "A"):
-                self.block(item, f"({_letters(value, kind == 'A')})")
-            elif kind in ("i", "I"):
-                self.block(item, f"({_roman(value, kind == 'I')})")
+            style = {"a": "lowerLetter", "A": "upperLetter", "i": "lowerRoman", "I": "upperRoman"}.get(kind)
+            if style is not None:
+                self.block(item, f"({list_label(value, style)})")
             else:
                 self.block(item, f"{parent}.{value}" if parent else str(value), True)
