@@ -78,7 +78,7 @@ class Mutation:
 
 def build_bases(workspace: Path) -> None:
     """Two small real indexes, with and without the ONNX query model (hashing it makes every case slower)."""
-    from semsearch.index import IndexConfig, build_index
+    from semsearch.build import IndexConfig, build_index
 
     (workspace / "corpus").mkdir(parents=True, exist_ok=True)
     (workspace / "corpus" / "small.txt").write_text(CORPUS_TEXT, encoding="utf-8")

@@ -19,10 +19,10 @@ import numpy as np
 from common import ROOT, save
 
 from semsearch import DedupConfig, Weights, build_index, calibrate, find_duplicates, load_pairs, open_index
+from semsearch.build import IndexConfig
 from semsearch.calibration import CalibrationRow
 from semsearch.corpus import paragraph_row
 from semsearch.dedup import PRESETS
-from semsearch.index import IndexConfig
 
 
 def best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, float]:

@@ -48,11 +48,11 @@ _EXPORTS = {
     "evaluate": "semsearch.evaluation",
     "load_queries": "semsearch.evaluation",
     "Naming": "semsearch.naming",
-    "BuildReport": "semsearch.index",
+    "BuildReport": "semsearch.build",
     "Index": "semsearch.index",
-    "IndexConfig": "semsearch.index",
-    "build_index": "semsearch.index",
-    "ensure_index": "semsearch.index",
+    "IndexConfig": "semsearch.build",
+    "build_index": "semsearch.build",
+    "ensure_index": "semsearch.build",
     "open_index": "semsearch.index",
     "render": "semsearch.report",
     "write_atomic": "semsearch.report",
@@ -64,6 +64,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from semsearch.build import BuildReport, IndexConfig, build_index, ensure_index
     from semsearch.calibration import CalibrationRow, LabelledPair, calibrate, load_pairs
     from semsearch.corpus import Corpus, Document, Meeting, Paragraph, Section, load_corpus, parse_text, read_document
     from semsearch.decisions import Decision, Review, read_decisions
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
     from semsearch.errors import SemsearchError
     from semsearch.evaluation import Evaluation, evaluate, load_queries
     from semsearch.evidence import ClauseMatch, Evidence, Weights
-    from semsearch.index import BuildReport, Index, IndexConfig, build_index, ensure_index, open_index
+    from semsearch.index import Index, open_index
     from semsearch.naming import Naming
     from semsearch.report import render, write_atomic
     from semsearch.search import Filters, Hit, Searcher, SearchResult

@@ -57,7 +57,7 @@ def _open(index_dir: Path, no_rebuild: bool) -> Index:
     """The index, built on first use from ./corpus, and refreshed from the sources it was built from (never from
     ./corpus) when they changed, unless --no-rebuild. Only the default index/ is built unasked: an --index-dir
     that does not exist is more likely a typo than a wish for a new index of ./corpus."""
-    from semsearch.index import ensure_index
+    from semsearch.build import ensure_index
 
     first_build = [DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() and index_dir == DEFAULT_INDEX else None
     with _interruptible():
@@ -84,7 +84,7 @@ def index(
     """Parse the corpus, embed new or changed paragraphs, and publish the index atomically."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from semsearch.index import IndexConfig, build_index
+    from semsearch.build import IndexConfig, build_index
     from semsearch.terminal import console, show
 
     if index_type not in ("auto", "flat", "hnsw", "ivf"):

@@ -26,7 +26,7 @@ def corpus_copy(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory, corpus_copy) -> Path:
     """One real index of the bundled corpus (default model, ONNX export), shared read-only by many tests."""
-    from semsearch.index import build_index
+    from semsearch.build import build_index
 
     directory = tmp_path_factory.mktemp("index")
     build_index([corpus_copy], directory)

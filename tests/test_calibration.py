@@ -4,10 +4,11 @@ import json
 
 import pytest
 
+from semsearch.build import build_index
 from semsearch.calibration import calibrate, load_pairs
 from semsearch.dedup import DEFAULT_THRESHOLD, PRESETS, DedupConfig, find_duplicates
 from semsearch.errors import QueryError
-from semsearch.index import build_index, open_index
+from semsearch.index import open_index
 
 from .conftest import DATA, small_corpus
 

@@ -41,7 +41,7 @@ def workspace(tmp_path_factory, built_index, corpus_copy) -> Path:
     """A directory laid out like the repository: corpus/ and index/ (the session's index, copied)."""
     root = tmp_path_factory.mktemp("workspace")
     shutil.copytree(corpus_copy, root / "corpus")
-    from semsearch.index import build_index
+    from semsearch.build import build_index
 
     build_index([root / "corpus"], root / "index")
     return root

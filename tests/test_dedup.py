@@ -188,7 +188,8 @@ def test_word_diff():
 
 
 def test_duplicates_on_a_tiny_index(tmp_path):
-    from semsearch.index import build_index, open_index
+    from semsearch.build import build_index
+    from semsearch.index import open_index
 
     from .conftest import small_corpus
 

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from semsearch.build import IndexConfig, build_index, ensure_index
 from semsearch.clauses import clauses_to_embed
 from semsearch.errors import IndexCorruptError, IndexMissingError, IndexStaleError
-from semsearch.index import IndexConfig, build_index, content_hash, ensure_index, make_faiss_index, open_index
+from semsearch.index import content_hash, make_faiss_index, open_index
 
 from .conftest import small_corpus
 
@@ -199,7 +200,7 @@ def test_hnsw_index_build_and_search(tmp_path):
 
 
 BUILD = (
-    "import sys; from semsearch.index import build_index, IndexConfig; "
+    "import sys; from semsearch.build import build_index, IndexConfig; "
     "build_index([sys.argv[1]], sys.argv[2], IndexConfig(force=True, lock_timeout=120))"
 )
 

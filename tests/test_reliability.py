@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from semsearch.build import build_index
 from semsearch.corpus import load_corpus
 from semsearch.errors import QueryError, WriteError
-from semsearch.index import build_index, open_index
+from semsearch.index import open_index
 from semsearch.search import Searcher
 
 from .conftest import small_corpus
@@ -50,7 +51,7 @@ def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         original(path, data)
 
-    monkeypatch.setattr("semsearch.index.fsync_write", full_disk)
+    monkeypatch.setattr("semsearch.build.fsync_write", full_disk)
     with pytest.raises(WriteError, match="No space left on device; free some disk space"):
         build_index([corpus], index_dir)
     assert [p.text for p in open_index(index_dir).paragraphs] == before
@@ -67,7 +68,7 @@ def test_permission_denied_is_one_clear_line(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Path, "mkdir", refuse)
     with pytest.raises(WriteError, match="Permission denied; check the directory's permissions") as error:
-        build_index([corpus], index_dir, __import__("semsearch.index").index.IndexConfig(force=True))
+        build_index([corpus], index_dir, __import__("semsearch.build").build.IndexConfig(force=True))
     assert "\n" not in str(error.value)
     monkeypatch.undo()
     assert len(open_index(index_dir).paragraphs) == 3
@@ -80,7 +81,7 @@ def test_readers_never_see_a_half_written_index(tmp_path):
     build_index([corpus], index_dir)
     expected = [h.paragraph.number for h in Searcher(open_index(index_dir)).search("import marking", k=3).hits]
     loop = (
-        "import sys; from semsearch.index import build_index, IndexConfig\n"
+        "import sys; from semsearch.build import build_index, IndexConfig\n"
         "for _ in range(4): build_index([sys.argv[1]], sys.argv[2], IndexConfig(force=True))"
     )
     builder = subprocess.Popen([sys.executable, "-c", loop, str(corpus), str(index_dir)], env=ENV)

@@ -79,8 +79,9 @@ def test_html_report_script_is_pinned_by_its_hash():
 
 
 def test_html_report_renders_hostile_text_inert(tmp_path):
+    from semsearch.build import build_index
     from semsearch.dedup import find_duplicates
-    from semsearch.index import build_index, open_index
+    from semsearch.index import open_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -269,8 +270,9 @@ def test_report_never_replaces_what_is_not_a_regular_file(tmp_path, kind):
 
 
 def test_csv_cells_from_documents_never_start_a_formula(tmp_path):
+    from semsearch.build import build_index
     from semsearch.dedup import find_duplicates
-    from semsearch.index import build_index, open_index
+    from semsearch.index import open_index
     from semsearch.report import to_csv
 
     from .conftest import small_corpus

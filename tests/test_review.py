@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from semsearch.build import build_index
 from semsearch.calibration import calibrate, load_pairs
 from semsearch.corpus import paragraph_row, split_reference
 from semsearch.decisions import KEPT, Review, read_decisions
 from semsearch.dedup import DedupConfig, find_duplicates
 from semsearch.errors import CorpusError, QueryError
 from semsearch.html_report import to_html
-from semsearch.index import build_index, open_index
+from semsearch.index import open_index
 from semsearch.naming import Naming
 from semsearch.report import render
 

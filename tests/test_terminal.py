@@ -50,7 +50,7 @@ def test_a_piped_build_summary_stays_one_line_and_progress_knows_its_total_first
     import subprocess
     import sys
 
-    from semsearch.index import build_index
+    from semsearch.build import build_index
 
     from .conftest import small_corpus
     from .test_cli import ENV
