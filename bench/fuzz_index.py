@@ -239,10 +239,10 @@ def data_mutation(rng: random.Random, base: Path) -> tuple[str, Callable[[Path],
     d = vectors.shape[1]
     import faiss
 
-    from semsearch.index import make_faiss_index
+    from semsearch.ann import make_faiss_index
 
     def faiss_bytes(v: np.ndarray, kind: str) -> bytes:
-        return faiss.serialize_index(make_faiss_index(np.ascontiguousarray(v, np.float32), kind)[0]).tobytes()  # type: ignore[arg-type]
+        return faiss.serialize_index(make_faiss_index(np.ascontiguousarray(v, np.float32), kind)).tobytes()
 
     flat = (version / "faiss.index").read_bytes()
     options: dict[str, Callable[[], dict[str, bytes]]] = {

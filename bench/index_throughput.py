@@ -1,22 +1,48 @@
-"""Index build throughput against plain SentenceTransformer.encode on the same texts, in the same run.
+"""Bulk encoding on the 20k scale sample, every engine in one run: plain `SentenceTransformer.encode` (the
+baseline), onnxruntime on the exported model in fp32 (what a local build uses) and int8 (dynamic quantisation,
+measured, not adopted), a whole `build_index` with the local engine, and the Ray engine on a local cluster.
 
-Both sides share one loaded model, so the ratio is the toolkit's own overhead (parsing, hashing, FAISS, BM25,
-writing and verifying files). The ONNX export, a one-off per model, is timed separately. Runs alternate
-(toolkit, plain, toolkit, …) so background load hits both alike.
+Each measurement runs in its own process, so its peak memory is its own; runs alternate engine by engine, and the
+reported time is the median of `--runs`. Vectors are compared with the baseline's (cosine per text). The int8
+model is also scored on the labelled sets (tests/data: search nDCG@10, duplicate precision and recall), beside fp32.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, peak_rss_mib, save, scale_texts
+import numpy as np
+from common import ROOT, save, scale_texts
 
-from semsearch import IndexConfig, build_index
-from semsearch.encoder import SentenceTransformerEncoder, resolve_model
+ENGINES = ("torch", "onnx-fp32", "onnx-int8", "build-local", "ray")
+
+
+def own_peak_mib() -> float:
+    """This process's own peak resident memory (VmHWM restarts at exec, unlike ru_maxrss, which a child inherits
+    from the parent that forked it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def quantize(export: Path, target: Path) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    shutil.copytree(export, target)
+    quantize_dynamic(
+        str(export / "model.onnx"), str(target / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True
+    )
+    return target
 
 
 def write_numbered(texts: list[str], directory: Path) -> Path:
@@ -26,51 +52,139 @@ def write_numbered(texts: list[str], directory: Path) -> Path:
     return directory
 
 
-def measure(name: str, corpus: Path, encoder: SentenceTransformerEncoder, runs: int) -> dict:
-    from semsearch import load_corpus
+def one(engine: str, workspace: Path) -> dict:
+    """One timed encoding in this process; vectors saved for the parent to compare."""
+    texts = json.loads((workspace / "texts.json").read_text(encoding="utf-8"))
+    from semsearch.encoder import OnnxEncoder, SentenceTransformerEncoder, resolve_model
 
-    texts = [p.text for p in load_corpus([corpus]).paragraphs]
-    toolkit, plain = [], []
-    for _ in range(runs):
-        target = Path(tempfile.mkdtemp(prefix="semsearch-throughput-"))
-        started = time.perf_counter()
-        build_index([corpus], target, IndexConfig(export_onnx=False, force=True), encoder=encoder)
-        toolkit.append(time.perf_counter() - started)
-        shutil.rmtree(target)
-        started = time.perf_counter()
-        encoder.model.encode(texts, batch_size=encoder.batch_size, normalize_embeddings=True)
-        plain.append(time.perf_counter() - started)
-    best_toolkit, best_plain = sorted(toolkit)[len(toolkit) // 2], sorted(plain)[len(plain) // 2]
-    return {
-        "corpus": name,
-        "paragraphs": len(texts),
-        "runs": runs,
-        "toolkit_median_s": round(best_toolkit, 3),
-        "plain_encode_median_s": round(best_plain, 3),
-        "toolkit_paragraphs_per_s": round(len(texts) / best_toolkit, 1),
-        "plain_paragraphs_per_s": round(len(texts) / best_plain, 1),
-        "overhead_percent": round(100 * (best_toolkit / best_plain - 1), 1),
-    }
+    started = time.perf_counter()
+    if engine == "torch":
+        model = SentenceTransformerEncoder(resolve_model(None)).model
+        loaded = time.perf_counter()
+        vectors = model.encode(texts, normalize_embeddings=True)
+    elif engine in ("onnx-fp32", "onnx-int8"):
+        encoder = OnnxEncoder(workspace / ("export" if engine == "onnx-fp32" else "int8"), "m", "")
+        loaded = time.perf_counter()
+        vectors = encoder.encode(texts)
+    elif engine == "ray":
+        from semsearch.ray_engine import RayEncoder
+
+        encoder = RayEncoder(workspace / "export", "m", "", None)
+        loaded = time.perf_counter()
+        vectors = encoder.encode(texts)
+    else:
+        from semsearch.build import build_index
+        from semsearch.index import open_index
+
+        loaded = started
+        shutil.rmtree(workspace / "index", ignore_errors=True)
+        build_index([workspace / "corpus"], workspace / "index")
+        index = open_index(workspace / "index")
+        by_text = {p.text: v for p, v in zip(index.paragraphs, index.vectors, strict=True)}
+        vectors = np.array([by_text[" ".join(t.split())] for t in texts])
+    seconds = time.perf_counter() - loaded
+    np.save(workspace / f"{engine}.npy", np.asarray(vectors, dtype=np.float32))
+    return {"seconds": seconds, "with_loading_s": time.perf_counter() - started, "peak_rss_mib": own_peak_mib()}
+
+
+def labelled_quality(workspace: Path) -> dict:
+    """fp32 against int8 on the labelled sets: the same bundled index, its vectors and query model swapped."""
+    from semsearch import Searcher, evaluate, find_duplicates, load_queries
+    from semsearch.build import build_index
+    from semsearch.calibration import calibrate, load_pairs
+    from semsearch.encoder import OnnxEncoder
+    from semsearch.index import content_hash, open_index
+
+    build_index([ROOT / "corpus"], workspace / "bundled")
+    queries, results = load_queries(ROOT / "tests" / "data" / "queries.jsonl"), {}
+    for name in ("fp32", "int8"):
+        index = open_index(workspace / "bundled")
+        if name == "int8":
+            encoder = OnnxEncoder(workspace / "int8", index.model_name, "")
+            index.vectors = encoder.encode([p.text for p in index.paragraphs])
+            stored = [c for c in {content_hash(c): c for c in _clauses(index)}.items() if c[0] in index.clauses]
+            index.clauses = dict(zip([h for h, _ in stored], encoder.encode([c for _, c in stored]), strict=True))
+            index._encoder = encoder
+        evaluation = evaluate(Searcher(index), queries, modes=("hybrid",))
+        report = find_duplicates(index)
+        pairs = load_pairs(ROOT / "tests" / "data" / "pairs.jsonl", index)
+        (row,) = calibrate(report, pairs, thresholds=[report.threshold])
+        results[name] = {
+            "ndcg_at_10": round(evaluation.overall["hybrid"].ndcg, 4),
+            "ndcg_at_10_reworded": round(evaluation.reworded["hybrid"].ndcg, 4),
+            "duplicates_precision": round(row.precision, 3),
+            "duplicates_recall": round(row.recall, 3),
+            "hard_negatives_flagged": row.negatives_flagged,
+        }
+    return results
+
+
+def _clauses(index) -> list[str]:
+    from semsearch.clauses import split_clauses
+
+    return [c for p in index.paragraphs for c in split_clauses(p.text)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=int, default=20_000, help="scale paragraphs to index (default 20,000)")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--scale-runs", type=int, default=1)
+    parser.add_argument("--scale", type=int, default=20_000, help="scale paragraphs to encode (default 20,000)")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--workspace", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    encoder = SentenceTransformerEncoder(resolve_model(None))
-    results = [measure("bundled", ROOT / "corpus", encoder, arguments.runs)]
-    workspace = Path(tempfile.mkdtemp(prefix="semsearch-scale-"))
-    if arguments.scale:
-        corpus = write_numbered(scale_texts(arguments.scale), workspace / "corpus")
-        results.append(measure(f"scale-{arguments.scale}", corpus, encoder, arguments.scale_runs))
-    started = time.perf_counter()
-    encoder.export_onnx(workspace / "onnx")
-    export_seconds = time.perf_counter() - started
-    shutil.rmtree(workspace, ignore_errors=True)
-    data = {"results": results, "onnx_export_s": round(export_seconds, 2), "peak_rss_mib": round(peak_rss_mib())}
-    print(save("index_throughput", data).read_text())
+    if arguments.one:
+        print(json.dumps(one(arguments.one, Path(arguments.workspace))))
+        return
+    engines = arguments.engines.split(",")
+    workspace = Path(tempfile.mkdtemp(prefix="semsearch-throughput-"))
+    try:
+        texts = scale_texts(arguments.scale)
+        (workspace / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+        write_numbered(texts, workspace / "corpus")
+        from semsearch.encoder import SentenceTransformerEncoder, resolve_model
+
+        started = time.perf_counter()
+        SentenceTransformerEncoder(resolve_model(None)).export_onnx(workspace / "export")
+        export_seconds = time.perf_counter() - started
+        quantize(workspace / "export", workspace / "int8")
+        runs: dict[str, list[dict]] = {e: [] for e in engines}
+        for _ in range(arguments.runs):
+            for engine in engines:
+                command = [sys.executable, __file__, "--one", engine, "--workspace", str(workspace)]
+                output = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ).stdout
+                runs[engine].append(json.loads(output.strip().splitlines()[-1]))
+                print(engine, runs[engine][-1], flush=True)
+        baseline = np.load(workspace / "torch.npy") if "torch" in engines else None
+        base_seconds = statistics.median(r["seconds"] for r in runs["torch"]) if "torch" in engines else None
+        results = {}
+        for engine in engines:
+            seconds = statistics.median(r["seconds"] for r in runs[engine])
+            row = {
+                "median_s": round(seconds, 1),
+                "texts_per_s": round(len(texts) / seconds, 1),
+                "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[engine])),
+                "with_loading_s": round(statistics.median(r["with_loading_s"] for r in runs[engine]), 1),
+            }
+            if baseline is not None and base_seconds:
+                cosines = np.einsum("ij,ij->i", baseline, np.load(workspace / f"{engine}.npy"))
+                row |= {
+                    "speedup_vs_torch": round(base_seconds / seconds, 2),
+                    "cosine_min": round(float(cosines.min()), 6),
+                    "cosine_mean": round(float(cosines.mean()), 6),
+                }
+            results[engine] = row
+        data = {
+            "texts": len(texts),
+            "runs": arguments.runs,
+            "cores": len(os.sched_getaffinity(0)),
+            "onnx_export_s": round(export_seconds, 1),
+            "engines": results,
+            "labelled_sets": labelled_quality(workspace) if "onnx-int8" in engines else None,
+        }
+        print(save("index_throughput", data).read_text())
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import numpy as np
 from common import peak_rss_mib, save, scale_texts, scale_vectors
 
 from semsearch import DedupConfig, DuplicateReport, find_duplicates
+from semsearch.ann import make_faiss_index
 from semsearch.corpus import Paragraph
-from semsearch.index import Index, make_faiss_index
+from semsearch.index import Index
 from semsearch.storage import Version
 
 # At scale: fewer neighbours per paragraph and a higher cosine floor for candidates (documented in the README).
@@ -27,7 +28,7 @@ SCALE_CONFIG = DedupConfig(neighbours=10, min_cosine=0.75)
 
 def in_memory_index(texts: list[str], vectors: np.ndarray, kind: str) -> Index:
     """An Index over precomputed vectors: the benchmark skips parsing and embedding, not the similarity pass."""
-    faiss_index, kind = make_faiss_index(vectors, kind)  # type: ignore[arg-type]
+    faiss_index = make_faiss_index(vectors, kind)
     paragraphs = [Paragraph(doc="un", number=str(i), text=t) for i, t in enumerate(texts, start=1)]
     manifest = {"index": {"type": kind}, "model": {"name": "all-MiniLM-L6-v2", "sha256": ""}}
     version = Version(Path(tempfile.gettempdir()), manifest)

@@ -21,8 +21,10 @@ import numpy as np
 
 from semsearch.ann import (
     APPROXIMATE_ABOVE,
+    COMPRESS_ABOVE,
     FAISS_FILE,
     IndexType,
+    choose_kind,
     make_faiss_index,
 )
 from semsearch.clauses import clauses_to_embed
@@ -66,6 +68,7 @@ from semsearch.storage import (
 )
 
 Engine = Literal["local", "ray"]
+WRITE_BLOCK = 65_536  # vectors copied into the new version's file at a time
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class IndexConfig:
     model: str | None = None
     index_type: IndexType = "auto"
     approximate_above: int = APPROXIMATE_ABOVE
+    compress_above: int = COMPRESS_ABOVE
     export_onnx: bool = True
     force: bool = False
     lock_timeout: float = 600.0
@@ -220,6 +224,18 @@ def _embed_missing(
     return dict(zip(missing, vectors, strict=True))
 
 
+def _write_vectors(path: Path, rows: Sequence[np.ndarray]) -> np.ndarray:
+    """The paragraph vectors written row block by row block into a memory-mapped .npy file, so a build never holds
+    them twice (the stored ones are themselves memory-mapped from the previous version when it is compressed)."""
+    dimension = len(rows[0]) if rows else 0
+    vectors = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(rows), dimension))
+    for start in range(0, len(rows), WRITE_BLOCK):
+        block = rows[start : start + WRITE_BLOCK]
+        vectors[start : start + len(block)] = np.vstack(block)
+    vectors.flush()
+    return vectors
+
+
 def _stack(vectors: Sequence[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(vectors), dtype=np.float32) if vectors else np.zeros((0, 0), np.float32)
 
@@ -243,9 +259,8 @@ def _write_build(
         for p, h in zip(paragraphs, hashes, strict=True)
     )
     fsync_write(target / "paragraphs.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
-    with (target / "vectors.npy").open("wb") as handle:
-        np.save(handle, vectors, allow_pickle=False)
-    faiss_index, kind = make_faiss_index(vectors, config.index_type, config.approximate_above)
+    kind = choose_kind(config.index_type, len(vectors), config.approximate_above, config.compress_above)
+    faiss_index = make_faiss_index(vectors, kind)
     faiss.write_index(faiss_index, str(target / FAISS_FILE))
     Bm25.build([p.text for p in paragraphs]).save(target / "lexical.npz")
     clause_vectors = _stack(list(clauses.values())).reshape(len(clauses), vectors.shape[1])
@@ -364,7 +379,7 @@ def _build_locked(
         models = _Models(spec, config, temporary / QUERY_MODEL, previous, encoder_factory)
         fresh = _embed_missing(paragraph_texts + clauses, hashes + clause_hashes, reusable, models, progress)
         known = reusable | fresh
-        vectors = _stack([known[h] for h in hashes])
+        vectors = _write_vectors(temporary / "vectors.npy", [known[h] for h in hashes])
         clause_vectors = {h: known[h] for h in clause_hashes}
         manifest_sha, manifest = _write_build(
             temporary, corpus, sources, hashes, vectors, clause_vectors, spec, config, models

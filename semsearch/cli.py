@@ -78,17 +78,18 @@ def index(
     model: Annotated[
         str | None, typer.Option(help="sentence-transformers model name or path (default: packaged MiniLM).")
     ] = None,
-    index_type: Annotated[str, typer.Option(help="auto, flat, hnsw or ivf.")] = "auto",
+    index_type: Annotated[str, typer.Option(help="auto, flat, hnsw, ivf or ivfpq.")] = "auto",
     force: Annotated[bool, typer.Option(help="Re-embed everything instead of reusing unchanged paragraphs.")] = False,
 ) -> None:
     """Parse the corpus, embed new or changed paragraphs, and publish the index atomically."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from semsearch.ann import INDEX_TYPES
     from semsearch.build import IndexConfig, build_index
     from semsearch.terminal import console, show
 
-    if index_type not in ("auto", "flat", "hnsw", "ivf"):
-        raise typer.BadParameter("choose auto, flat, hnsw or ivf", param_hint="--index-type")
+    if index_type not in INDEX_TYPES:
+        raise typer.BadParameter(f"choose {', '.join(INDEX_TYPES)}", param_hint="--index-type")
     sources = paths or [DEFAULT_CORPUS]
     config = IndexConfig(model=model, index_type=index_type, force=force)  # type: ignore[arg-type]
     columns = (

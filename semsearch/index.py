@@ -51,6 +51,9 @@ from semsearch.storage import (
     regular_sha256,
 )
 
+MAPPED = frozenset({"ivfpq"})  # index kinds whose exact vectors stay on disk
+CHECK_BLOCK = 65_536
+
 PARAGRAPH_RECORD = {
     "hash": HEX64,
     "paragraph": {
@@ -179,7 +182,7 @@ def _read_files(version: Version) -> Index:
     manifest = version.manifest
     count, dimension = manifest["index"]["count"], manifest["model"]["dimension"]
     records = _read_records(version.path("paragraphs.jsonl"), manifest)
-    vectors = _read_vectors(version.path("vectors.npy"), count, dimension)
+    vectors = _read_vectors(version.path("vectors.npy"), count, dimension, mapped=manifest["index"]["type"] in MAPPED)
     lexical = Bm25.load(version.path("lexical.npz"))
     if not len(records) == count == lexical.n_documents:
         raise corrupt(version.directory / MANIFEST, "inconsistent with its files")
@@ -214,13 +217,16 @@ def _read_records(path: Path, manifest: dict) -> list[dict]:
     return records
 
 
-def _read_vectors(path: Path, count: int, dimension: int) -> np.ndarray:
-    vectors = np.load(path, allow_pickle=False)
+def _read_vectors(path: Path, count: int, dimension: int, mapped: bool) -> np.ndarray:
+    """In memory, or for a compressed index memory-mapped (its search reads only the rows it re-scores); either way
+    checked for non-finite values block by block, which the checksum cannot tell from a build's own fault."""
+    vectors = np.load(path, allow_pickle=False, mmap_mode="r" if mapped else None)
     if not isinstance(vectors, np.ndarray) or vectors.dtype != np.float32 or vectors.shape != (count, dimension):
         raise corrupt(path, f"not {count} × {dimension} float32 vectors")
-    if not np.isfinite(vectors).all():
-        raise corrupt(path, "holding non-finite values (NaN or infinity)")
-    return np.ascontiguousarray(vectors)
+    for start in range(0, count, CHECK_BLOCK):
+        if not np.isfinite(vectors[start : start + CHECK_BLOCK]).all():
+            raise corrupt(path, "holding non-finite values (NaN or infinity)")
+    return vectors if mapped else np.ascontiguousarray(vectors)
 
 
 def _read_clauses(version: Version, dimension: int) -> dict[str, np.ndarray]:

@@ -269,7 +269,11 @@ MANIFEST_SHAPE = {
         "normalized": Rule(lambda v: v is True, "true"),
         "query_encoder": one_of("onnx", "sentence-transformers"),
     },
-    "index": {"type": one_of("flat", "hnsw", "ivf"), "metric": one_of("inner_product"), "count": between(0, MAX_COUNT)},
+    "index": {
+        "type": one_of("flat", "hnsw", "ivf", "ivfpq"),
+        "metric": one_of("inner_product"),
+        "count": between(0, MAX_COUNT),
+    },
     "sources": Each(ABSOLUTE_PATH),
     "documents": MapOf(
         {

@@ -102,3 +102,21 @@ def test_cutting_long_texts_before_tokenizing_changes_no_vector(st_encoder, buil
         whole = encoder.encode([text])
         encoder.max_chars = bound
         assert np.array_equal(cut, whole)
+
+
+def test_bulk_encoding_keeps_input_order_across_batches_and_chunks(st_encoder, built_index, monkeypatch):
+    """Texts are sorted by token count inside each tokenized chunk and run in small batches; every vector must
+    still land on its own text's row, agree with sentence-transformers, and be counted once in the progress."""
+    monkeypatch.setattr("semsearch.encoder.TOKENIZE_CHUNK", 7)
+    monkeypatch.setattr("semsearch.encoder.ONNX_BATCH", 3)
+    version = (built_index / "CURRENT").read_text().split()[0]
+    onnx = OnnxEncoder(built_index / version / QUERY_MODEL, DEFAULT_MODEL, DEFAULT_MODEL_SHA256)
+    rng = np.random.default_rng(7)
+    words = "marking tracing records brokering licences ammunition parts States Conference".split()
+    texts = [" ".join(rng.choice(words, size=n)) for n in rng.integers(1, 400, size=23)] + ["", TEXTS[3], TEXTS[3]]
+    done: list[int] = []
+    vectors = onnx.encode(texts, progress=done.append)
+    assert vectors.shape == (len(texts), 384) and sum(done) == len(texts)
+    agreement = np.sum(vectors * st_encoder.encode(texts), axis=1)
+    assert agreement.min() >= 0.9999, agreement
+    assert np.array_equal(vectors[-1], vectors[-2])
