@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -40,9 +41,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--partial", action="store_true", help="use the chunks embedded so far")
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--kinds", default="hnsw,ivf,ivfpq", help="index kinds to measure, comma-separated")
+    parser.add_argument("--name", default="scale_ann", help="results file name (bench/results/NAME.json)")
+    parser.add_argument("--vectors", type=Path, help="an .npy of vectors instead of scale_vectors.py's cache")
     arguments = parser.parse_args()
     faiss.omp_set_num_threads(2)
-    vectors = scale_vectors(allow_partial=arguments.partial)
+    source = arguments.vectors or CACHE / "scale-vectors.npy"
+    vectors = np.load(source, allow_pickle=False) if arguments.vectors else scale_vectors(arguments.partial)
     rng = np.random.default_rng(0)
     queries = vectors[rng.choice(len(vectors), arguments.queries, replace=False)]
     exact = make_faiss_index(vectors, "flat")
@@ -50,9 +55,9 @@ def main() -> None:
     truth, _ = exact.search(queries, 10)
     exact_ms = (time.perf_counter() - started) / len(queries) * 1000
     results = {"paragraphs": len(vectors), "queries": len(queries), "exact_batch_ms_per_query": round(exact_ms, 3)}
-    mapped = np.load(CACHE / "scale-vectors.npy", mmap_mode="r", allow_pickle=False)
+    mapped = np.load(source, mmap_mode="r", allow_pickle=False)
     vectors_mib = vectors.nbytes / 2**20
-    for kind in ("hnsw", "ivf", "ivfpq"):
+    for kind in arguments.kinds.split(","):
         started = time.perf_counter()
         index = make_faiss_index(vectors, kind)
         build = time.perf_counter() - started
@@ -86,7 +91,7 @@ def main() -> None:
         single.append(time.perf_counter() - started)
     results["flat_single_query_median_ms"] = round(statistics.median(single) * 1000, 3)
     results["peak_rss_mib"] = round(peak_rss_mib())
-    print(save("scale_ann", results).read_text())
+    print(save(arguments.name, results).read_text())
 
 
 if __name__ == "__main__":

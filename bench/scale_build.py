@@ -3,7 +3,7 @@ document (5,102 of them, paragraphs numbered), `build_index` from a cold start (
 paragraph embedded, the FAISS index chosen by size, BM25, files written and verified), then the index opened.
 
 Reports the wall time of each stage, the paragraphs embedded per second and the peak memory of the process, and
-leaves the vectors in bench/.cache/scale-vectors.npy for the ANN benchmarks. `--limit N` builds the first N
+leaves the vectors in bench/.cache/scale-build-vectors.npy for `scale_ann.py --vectors`. `--limit N` builds the first N
 paragraphs only. Reads the corpus named by SEMSEARCH_SCALE.
 """
 
@@ -62,6 +62,7 @@ def main() -> None:
         def progress(done: int, total: int) -> None:
             now = time.perf_counter() - started
             marks.setdefault("embedding_started_s", now)
+            marks["texts"] = total
             if done == total:
                 marks["embedding_done_s"] = now
             if done and done % 10_000 < 8:
@@ -74,7 +75,6 @@ def main() -> None:
         index = open_index(workspace / "index")
         open_seconds = time.perf_counter() - opened
         size = sum(f.stat().st_size for f in index.directory.rglob("*") if f.is_file())
-        embedded = report.new + report.changed
         embedding = marks["embedding_done_s"] - marks["embedding_started_s"]
         data = {
             "scale_lines": lines,
@@ -86,16 +86,17 @@ def main() -> None:
             "build_total_min": round(total / 60, 1),
             "parse_s": round(marks["embedding_started_s"], 1),
             "embedding_s": round(embedding, 1),
-            "embedded_per_s": round(embedded / embedding, 1),
+            "embedded_texts": int(marks["texts"]),  # distinct texts: a repeated paragraph is embedded once
+            "embedded_per_s": round(marks["texts"] / embedding, 1),
             "after_embedding_s": round(total - marks["embedding_done_s"], 1),
             "open_index_s": round(open_seconds, 2),
             "index_bytes": size,
             "peak_rss_mib": round(peak_rss_mib()),
             "cores": len(os.sched_getaffinity(0)),
         }
-        if not arguments.limit:  # the vectors scale_ann.py and scale_ivfpq.py measure on
+        if not arguments.limit:  # for `scale_ann.py --vectors` (in the index's order, not the file's)
             CACHE.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(index.version.path("vectors.npy"), CACHE / "scale-vectors.npy")
+            shutil.copyfile(index.version.path("vectors.npy"), CACHE / "scale-build-vectors.npy")
         index.close()
         suffix = f"-{arguments.limit}" if arguments.limit else ""
         print(save(f"scale_build{suffix}", data).read_text())

@@ -19,9 +19,9 @@ from semsearch.storage import (
 IndexType = Literal["auto", "flat", "hnsw", "ivf", "ivfpq"]
 INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf", "ivfpq")
 APPROXIMATE_ABOVE = 50_000
-# Above this many paragraphs `auto` compresses: an HNSW index holds every float32 vector in memory plus its graph
-# (measured on the 198k scale corpus, bench/scale_ivfpq.py: about 3.4 KB a paragraph, 3.4 GB at a million), while
-# IVF-PQ holds 48-byte codes (about 0.1 KB a paragraph) and re-scores its shortlist from vectors read from disk.
+# Above this many paragraphs `auto` compresses: a loaded HNSW index holds every float32 vector twice over (its own
+# copy and the index's) plus its graph, about 3.2 KB a paragraph (bench/scale_ann.py at 198k: 342 MiB of HNSW and
+# 290 MiB of vectors), 3 GB at a million; IVF-PQ holds about 72 bytes (13.6 MiB) and re-scores from disk.
 COMPRESS_ABOVE = 1_000_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80

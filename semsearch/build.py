@@ -68,6 +68,7 @@ from semsearch.storage import (
 )
 
 Engine = Literal["local", "ray"]
+ENGINES: tuple[str, ...] = ("local", "ray")
 WRITE_BLOCK = 65_536  # vectors copied into the new version's file at a time
 
 
@@ -314,8 +315,9 @@ def build_index(
 ) -> BuildReport:
     """Parse, embed what changed, and atomically publish a new index build.
 
-    Pass an already loaded `encoder` to reuse it across builds (notebooks, benchmarks); otherwise the model named
-    in `config` is loaded only if something needs embedding.
+    Pass an already loaded sentence-transformers `encoder` to reuse it across builds (notebooks, benchmarks) for
+    the ONNX export, or for embedding a model that has none; otherwise the model named in `config` is loaded only
+    when the new version needs an export (none to reuse from the previous one) or something must be embedded.
     """
     from filelock import FileLock, Timeout
 

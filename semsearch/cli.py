@@ -80,18 +80,32 @@ def index(
     ] = None,
     index_type: Annotated[str, typer.Option(help="auto, flat, hnsw, ivf or ivfpq.")] = "auto",
     force: Annotated[bool, typer.Option(help="Re-embed everything instead of reusing unchanged paragraphs.")] = False,
+    engine: Annotated[str, typer.Option(help="local, or ray (a Ray cluster embeds; needs semsearch[ray]).")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="With --engine ray: the cluster's address (default: start a local one).")
+    ] = None,
 ) -> None:
     """Parse the corpus, embed new or changed paragraphs, and publish the index atomically."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from semsearch.ann import INDEX_TYPES
-    from semsearch.build import IndexConfig, build_index
+    from semsearch.build import ENGINES, IndexConfig, build_index
     from semsearch.terminal import console, show
 
     if index_type not in INDEX_TYPES:
         raise typer.BadParameter(f"choose {', '.join(INDEX_TYPES)}", param_hint="--index-type")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"choose {' or '.join(ENGINES)}", param_hint="--engine")
+    if address is not None and engine != "ray":
+        raise typer.BadParameter("only with --engine ray", param_hint="--address")
     sources = paths or [DEFAULT_CORPUS]
-    config = IndexConfig(model=model, index_type=index_type, force=force)  # type: ignore[arg-type]
+    config = IndexConfig(
+        model=model,
+        index_type=index_type,  # type: ignore[arg-type]
+        force=force,
+        engine=engine,  # type: ignore[arg-type]
+        ray_address=address,
+    )
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -27,6 +27,10 @@ class IndexCorruptError(SemsearchError):
     """An index file is truncated, altered or unreadable."""
 
 
+class EngineError(SemsearchError):
+    """The engine asked for cannot run: Ray is not installed, or its cluster cannot be reached."""
+
+
 class WriteError(SemsearchError):
     """The index or a report could not be written (disk full, permission denied, …)."""
 

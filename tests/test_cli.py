@@ -290,14 +290,14 @@ def test_file_names_cannot_fake_lines_or_break_output(tmp_path):
 
 INTERRUPTED_BUILD = """
 import os, signal, sys
-import semsearch.index
+import semsearch.build
 from semsearch.cli import main
 where, signum = sys.argv[1], getattr(signal, sys.argv[2])
-original = getattr(semsearch.index, where)
+original = getattr(semsearch.build, where)
 def stop(*args, **kwargs):
     os.kill(os.getpid(), signum)
     return original(*args, **kwargs)
-setattr(semsearch.index, where, stop)
+setattr(semsearch.build, where, stop)
 sys.argv = ["semsearch", "index", "--force"]
 main()
 """
