@@ -18,8 +18,8 @@ from semsearch.index import open_index
 
 from .conftest import small_corpus
 
-# Passed once on 2 cores (the two-node build in 31 s), then timed out in Ray's own RPCs on later runs after killed
-# clusters: kept out of `make test` until they are reliable there (see the README's scale-out section).
+# The two-node build passed once on 2 cores (31 s, under `pytest -s`); later runs timed out in Ray's own RPCs, cause
+# not found: kept out of `make test` until they are reliable there (see the README's "Scale-out").
 pytestmark = pytest.mark.ray
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "160", "NO_COLOR": "1"}
