@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from semsearch.storage import (
 )
 
 IndexType = Literal["auto", "flat", "hnsw", "ivf", "ivfpq"]
-INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf", "ivfpq")
+INDEX_TYPES: tuple[str, ...] = get_args(IndexType)
 APPROXIMATE_ABOVE = 50_000
 # Above this many paragraphs `auto` compresses: a loaded HNSW index holds every float32 vector twice over (its own
 # copy and the index's) plus its graph, about 3.2 KB a paragraph (bench/scale_ann.py at 198k: 342 MiB of HNSW and

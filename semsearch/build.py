@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -68,7 +68,7 @@ from semsearch.storage import (
 )
 
 Engine = Literal["local", "ray"]
-ENGINES: tuple[str, ...] = ("local", "ray")
+ENGINES: tuple[str, ...] = get_args(Engine)
 WRITE_BLOCK = 65_536  # vectors copied into the new version's file at a time
 
 

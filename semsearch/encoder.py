@@ -195,7 +195,8 @@ class SentenceTransformerEncoder:
         # Plain attention exports as MatMul/Softmax, which onnxruntime runs faster on a CPU than the traced
         # scaled_dot_product_attention (same numbers: cosine ≥ 0.99999 to the torch model).
         attention = getattr(transformer.config, "_attn_implementation", None)
-        if attention not in (None, "eager") and hasattr(transformer, "set_attn_implementation"):
+        switch = attention not in (None, "eager") and hasattr(transformer, "set_attn_implementation")
+        if switch:
             transformer.set_attn_implementation("eager")
         sample = self.model.tokenizer(["an example", "another example sentence"], padding=True, return_tensors="pt")
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
@@ -221,7 +222,7 @@ class SentenceTransformerEncoder:
                 opset_version=17,
                 dynamo=False,
             )
-        if attention not in (None, "eager") and hasattr(transformer, "set_attn_implementation"):
+        if switch:
             transformer.set_attn_implementation(attention)
         tokenizer.save(str(directory / ONNX_TOKENIZER))
         config = {"inputs": names, "max_tokens": int(self.model.max_seq_length), "pooling": "mean"}

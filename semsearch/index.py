@@ -219,17 +219,18 @@ def _read_records(path: Path, manifest: dict) -> list[dict]:
 
 def _read_vectors(path: Path, count: int, dimension: int, mapped: bool) -> np.ndarray:
     """In memory, or for a compressed index memory-mapped (its search reads only the rows it re-scores). Either way
-    checked for non-finite values, which a checksum cannot tell from a build's own fault, block by block through a
-    mapping dropped afterwards, so the check leaves no page of a large file resident in this process."""
-    checked = np.load(path, allow_pickle=False, mmap_mode="r")
-    if not isinstance(checked, np.ndarray) or checked.dtype != np.float32 or checked.shape != (count, dimension):
+    checked for non-finite values, which a checksum cannot tell from a build's own fault, block by block; a mapped
+    file is checked through a mapping dropped afterwards, so the check leaves none of its pages resident."""
+    vectors = np.load(path, allow_pickle=False, mmap_mode="r" if mapped else None)
+    if not isinstance(vectors, np.ndarray) or vectors.dtype != np.float32 or vectors.shape != (count, dimension):
         raise corrupt(path, f"not {count} × {dimension} float32 vectors")
     for start in range(0, count, CHECK_BLOCK):
-        if not np.isfinite(checked[start : start + CHECK_BLOCK]).all():
+        if not np.isfinite(vectors[start : start + CHECK_BLOCK]).all():
             raise corrupt(path, "holding non-finite values (NaN or infinity)")
-    del checked
-    vectors = np.load(path, allow_pickle=False, mmap_mode="r" if mapped else None)
-    return vectors if mapped else np.ascontiguousarray(vectors)
+    if not mapped:
+        return np.ascontiguousarray(vectors)
+    del vectors
+    return np.load(path, allow_pickle=False, mmap_mode="r")
 
 
 def _read_clauses(version: Version, dimension: int) -> dict[str, np.ndarray]:
