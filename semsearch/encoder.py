@@ -184,7 +184,10 @@ class SentenceTransformerEncoder:
         """Write an ONNX copy for the torch-free query path; False when the model's shape is not supported."""
         modules = [type(m).__name__ for m in self.model]
         pooling = self.model[1] if len(self.model) > 1 else None
-        if modules[:2] != ["Transformer", "Pooling"] or getattr(pooling, "pooling_mode", "mean") != "mean":
+        # The export is transformer and mean pooling; a model with anything more (a Dense projection) would lose it.
+        if modules[:2] != ["Transformer", "Pooling"] or set(modules[2:]) - {"Normalize"}:
+            return False
+        if getattr(pooling, "pooling_mode", "mean") != "mean":
             return False
         tokenizer = getattr(self.model.tokenizer, "backend_tokenizer", None)
         if tokenizer is None:

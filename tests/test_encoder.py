@@ -120,3 +120,26 @@ def test_bulk_encoding_keeps_input_order_across_batches_and_chunks(st_encoder, b
     agreement = np.sum(vectors * st_encoder.encode(texts), axis=1)
     assert agreement.min() >= 0.9999, agreement
     assert np.array_equal(vectors[-1], vectors[-2])
+
+
+def test_a_model_with_a_dense_projection_is_embedded_with_it(st_encoder, tmp_path):
+    """The ONNX export holds the transformer and mean pooling only: a model with more (a Dense layer) is not exported,
+    so its vectors, built and queried, are the model's own."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize
+
+    from semsearch.build import IndexConfig, build_index
+    from semsearch.index import open_index
+
+    from .conftest import small_corpus
+
+    model = SentenceTransformer(modules=[st_encoder.model[0], st_encoder.model[1], Dense(384, 64), Normalize()])
+    model.save(str(tmp_path / "projected"))
+    encoder = SentenceTransformerEncoder(resolve_model(str(tmp_path / "projected")))
+    assert not encoder.export_onnx(tmp_path / "export")
+    build_index([small_corpus(tmp_path / "corpus")], tmp_path / "index", IndexConfig(model=str(tmp_path / "projected")))
+    index = open_index(tmp_path / "index")
+    expected = encoder.encode([p.text for p in index.paragraphs])
+    assert index.vectors.shape == (3, 64) and np.sum(index.vectors * expected, axis=1).min() >= 0.9999
+    query = index.query_encoder().encode(["marking of firearms"])
+    assert query.shape == (1, 64)
