@@ -1,0 +1,221 @@
+"""In-domain distillation: teach the packaged MiniLM-L6 to read like all-mpnet-base-v2 on UN text, training only
+low-rank adapters on its linear layers, then score the result on the labelled sets beside MiniLM and mpnet
+(bench/distill_linear.py's scoring: the bundled corpus, the hybrid ranking and duplicate scoring as built, only the
+vectors and query encoder swapped).
+
+Two losses: `projected` trains the adapters and a 384 → 768 projection to reproduce mpnet's vectors; `relational`
+keeps MiniLM's own space and trains its cosines between the texts of a batch towards mpnet's.
+
+Training text: scale paragraphs (a seeded sample), their clauses, and the bundled corpus's own text; never the
+labelled queries or pairs. Teacher vectors are cached text by text in bench/.cache, so a larger --train reuses
+them. The teacher is read from a sentence-transformers directory (--teacher) and used here only. CPU only; the
+delta (a few MB) is written to bench/.cache/distill-delta-LOSS.pt.
+
+    SEMSEARCH_SCALE=… python bench/distill.py --teacher DIR [--train 3000] [--epochs 4] [--rank 16] [--loss relational]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from common import CACHE, ROOT, save
+from distill_linear import Teacher, corpus_texts, fit, normalised, sample_texts, score, teacher_vectors
+
+TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+
+
+def add_adapters(model, rank: int):
+    """Low-rank adapters on every target linear layer; the base weights stay frozen."""
+    import torch
+
+    class Adapted(torch.nn.Module):
+        def __init__(self, base: torch.nn.Linear) -> None:
+            super().__init__()
+            self.base = base
+            self.down = torch.nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
+            self.up = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.base(x) + (x @ self.down.T) @ self.up.T
+
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    adapted = {}
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            full = f"{name}.{child_name}" if name else child_name
+            if isinstance(child, torch.nn.Linear) and any(full.endswith(t) for t in TARGETS):
+                wrapper = Adapted(child)
+                setattr(module, child_name, wrapper)
+                adapted[full] = wrapper
+    return adapted
+
+
+class Distilled:
+    """MiniLM with its adapters and projection, as an encoder for scoring."""
+
+    def __init__(self, model, projection) -> None:
+        self.model, self.projection = model, projection
+        self.name, self.checksum = "distilled", ""
+        self.dimension = projection.out_features if projection is not None else 384
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            pooled = self.model.encode(list(texts), batch_size=32, convert_to_tensor=True, normalize_embeddings=False)
+            return normalised((self.projection(pooled) if self.projection is not None else pooled).numpy())
+
+
+def train(
+    model, projection, texts: list[str], targets: np.ndarray, epochs: int, batch: int, lr: float, affine=None
+) -> list[float]:
+    """With a projection: the student's vectors, projected, should be the teacher's (cosine loss). Without one
+    (relational): the student keeps its own space, and its cosines between the texts of a batch should be the
+    teacher's, through the affine map `affine` fitted on the untrained student."""
+    import torch
+
+    extra = list(projection.parameters()) if projection is not None else []
+    parameters = [p for p in model.parameters() if p.requires_grad] + extra
+    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0)
+    steps = epochs * math.ceil(len(texts) / batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps, pct_start=0.1)
+    lengths = np.array([len(t) for t in texts])
+    rng = np.random.default_rng(1)
+    losses = []
+    model.train()
+    for epoch in range(epochs):
+        if projection is None:  # runs of 8 neighbours in sorted order (a paragraph beside its first clause), mixed
+            runs = np.array_split(np.arange(len(texts)), max(1, len(texts) // 8))
+            order = np.concatenate([runs[i] for i in rng.permutation(len(runs))])
+        else:  # batches of similar length (little padding), visited in random order
+            order = np.argsort(lengths + rng.uniform(0, 40, len(texts)))
+        batches = [order[i : i + batch] for i in range(0, len(order), batch)]
+        rng.shuffle(batches)
+        started, total = time.perf_counter(), 0.0
+        for rows in batches:
+            features = model.tokenize([texts[r] for r in rows])
+            pooled = model(features)["sentence_embedding"]
+            target = torch.from_numpy(targets[rows])
+            if projection is not None:
+                predicted = torch.nn.functional.normalize(projection(pooled), dim=-1)
+                loss = (1 - (predicted * target).sum(-1)).mean()
+            else:
+                predicted = torch.nn.functional.normalize(pooled, dim=-1)
+                off = ~torch.eye(len(rows), dtype=torch.bool)
+                wanted = affine[0] * (target @ target.T) + affine[1]
+                loss = ((predicted @ predicted.T - wanted)[off] ** 2).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += float(loss) * len(rows)
+        losses.append(total / len(texts))
+        print(f"epoch {epoch + 1}: loss {losses[-1]:.4f} in {time.perf_counter() - started:.0f} s", flush=True)
+    model.eval()
+    return losses
+
+
+def agreement(encoder: Distilled, texts: list[str], targets: np.ndarray, relational: bool) -> float:
+    """Projected: mean cosine to the teacher's vectors. Relational: correlation of the pairwise cosines."""
+    vectors = encoder.encode(texts)
+    if not relational:
+        return float(np.einsum("ij,ij->i", vectors, targets).mean())
+    upper = np.triu_indices(len(texts), 1)
+    return float(np.corrcoef((vectors @ vectors.T)[upper], (targets @ targets.T)[upper])[0, 1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--teacher", type=Path, required=True, help="sentence-transformers directory of the teacher")
+    parser.add_argument("--train", type=int, default=3000, help="scale paragraphs to train on (with their clauses)")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--loss", choices=("projected", "relational"), default="projected")
+    arguments = parser.parse_args()
+    import torch
+
+    from semsearch.build import build_index
+    from semsearch.encoder import SentenceTransformerEncoder, resolve_model
+    from semsearch.index import open_index
+
+    torch.manual_seed(0)
+    workspace = Path(tempfile.mkdtemp(prefix="semsearch-distill-"))
+    try:
+        build_index([ROOT / "corpus"], workspace / "index")
+        index = open_index(workspace / "index")
+        paragraphs, clauses = corpus_texts(index)
+        corpus_all = paragraphs + [c for _, c in clauses]
+        teacher = Teacher(arguments.teacher)
+        texts = sample_texts(arguments.train, paragraphs)
+        targets = teacher_vectors(teacher, texts)
+        t_corpus = teacher_vectors(teacher, corpus_all)
+        held_out = np.arange(len(texts)) % 10 == 0
+        train_texts = [t for t, h in zip(texts, held_out, strict=True) if not h]
+        test_texts = [t for t, h in zip(texts, held_out, strict=True) if h]
+
+        model = SentenceTransformerEncoder(resolve_model(None)).model
+        student = model.encode(texts, batch_size=32)
+        projection, affine = None, None
+        if arguments.loss == "projected":
+            projection = torch.nn.Linear(student.shape[1], targets.shape[1], bias=False)
+            with torch.no_grad():  # start from the ridge map, the best the frozen model can do
+                projection.weight.copy_(torch.from_numpy(fit(student[~held_out], targets[~held_out], 0.01).T))
+        else:  # the teacher's cosines in the student's units, fitted on random pairs
+            pairs = np.random.default_rng(2).integers(0, len(texts), size=(20_000, 2))
+            s_cos = np.einsum("ij,ij->i", student[pairs[:, 0]], student[pairs[:, 1]])
+            t_cos = np.einsum("ij,ij->i", targets[pairs[:, 0]], targets[pairs[:, 1]])
+            affine = tuple(float(x) for x in np.polyfit(t_cos, s_cos, 1))
+            print("affine", affine, "pair correlation before", float(np.corrcoef(s_cos, t_cos)[0, 1]), flush=True)
+        adapters = add_adapters(model[0].auto_model, arguments.rank)
+        distilled = Distilled(model, projection)
+        before = agreement(distilled, test_texts, targets[held_out], projection is None)
+        started = time.perf_counter()
+        losses = train(
+            model, projection, train_texts, targets[~held_out], arguments.epochs, arguments.batch, arguments.lr, affine
+        )
+        seconds = time.perf_counter() - started
+        after = agreement(distilled, test_texts, targets[held_out], projection is None)
+        delta = {name: (a.down.detach(), a.up.detach()) for name, a in adapters.items()}
+        extra = {"projection": projection.weight.detach()} if projection is not None else {}
+        torch.save({"adapters": delta, **extra}, CACHE / f"distill-delta-{arguments.loss}.pt")
+        vectors = distilled.encode(corpus_all)
+        split = len(paragraphs)
+        results = {
+            "MiniLM-L6 (today)": score(workspace / "index", None, None, None),
+            "all-mpnet-base-v2 (teacher)": score(workspace / "index", teacher, t_corpus[:split], t_corpus[split:]),
+            "MiniLM-L6 distilled": score(workspace / "index", distilled, vectors[:split], vectors[split:]),
+        }
+        data = {
+            "training_texts": len(train_texts),
+            "held_out_texts": len(test_texts),
+            "scale_paragraphs": arguments.train,
+            "epochs": arguments.epochs,
+            "rank": arguments.rank,
+            "lr": arguments.lr,
+            "train_s": round(seconds),
+            "losses": [round(x, 4) for x in losses],
+            "held_out_agreement_with_teacher": {"before": round(before, 4), "distilled": round(after, 4)},
+            "loss": arguments.loss,
+            "delta_parameters": sum(a.numel() + b.numel() for a, b in delta.values())
+            + (projection.weight.numel() if projection is not None else 0),
+            "results": results,
+        }
+        print(json.dumps(data, indent=2), flush=True)
+        save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}", data)
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
