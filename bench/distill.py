@@ -102,6 +102,8 @@ def train(
         rng.shuffle(batches)
         started, total = time.perf_counter(), 0.0
         for rows in batches:
+            if projection is None and len(rows) < 2:  # no pair to compare: its loss would be NaN
+                continue
             features = model.tokenize([texts[r] for r in rows])
             pooled = model(features)["sentence_embedding"]
             target = torch.from_numpy(targets[rows])
