@@ -21,6 +21,7 @@ from .conftest import small_corpus
 # Ray rewrites a bootstrap address of 127.0.0.1 to the machine's interface address, which a cluster bound to
 # 127.0.0.1 does not answer on; 127.0.0.2 is loopback too and is taken as given, so the nodes talk over loopback.
 LOOPBACK = "127.0.0.2"
+pytestmark = pytest.mark.ray  # about 45 s; `pytest -m 'not ray'` skips them
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "160", "NO_COLOR": "1"}
 
