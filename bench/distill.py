@@ -65,7 +65,7 @@ class Distilled:
     def __init__(self, model, projection) -> None:
         self.model, self.projection = model, projection
         self.name, self.checksum = "distilled", ""
-        self.dimension = projection.out_features if projection is not None else 384
+        self.dimension = projection.out_features if projection is not None else model.get_embedding_dimension()
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         import torch

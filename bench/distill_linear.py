@@ -40,7 +40,7 @@ class Teacher:
 
         self.model = SentenceTransformer(str(path), device="cpu")
         self.name, self.checksum = path.name, ""
-        self.dimension = self.model.get_sentence_embedding_dimension()
+        self.dimension = self.model.get_embedding_dimension()
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         return np.asarray(self.model.encode(list(texts), batch_size=16, normalize_embeddings=True), dtype=np.float32)
