@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmark scripts: the scale corpus, its cached vectors, timing and memory."""
+"""Shared helpers for the benchmark scripts: the scale corpus, its cached vectors, timing and memory, and the
+labelled sets scored with an index's vectors swapped."""
 
 from __future__ import annotations
 
@@ -62,3 +63,47 @@ def save(name: str, data: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def corpus_texts(index) -> tuple[list[str], list[tuple[str, str]]]:
+    from semsearch.clauses import split_clauses
+    from semsearch.index import content_hash
+
+    paragraphs = [p.text for p in index.paragraphs]
+    clauses = {content_hash(c): c for t in paragraphs for c in split_clauses(t)}
+    return paragraphs, [(h, c) for h, c in clauses.items() if h in index.clauses]
+
+
+def score(index_dir: Path, encoder, vectors: np.ndarray | None, clause_vectors: np.ndarray | None) -> dict:
+    """The labelled sets with the index's vectors and query encoder swapped (None: the index as built)."""
+    from semsearch import Searcher, evaluate, find_duplicates, load_queries
+    from semsearch.ann import make_faiss_index
+    from semsearch.calibration import calibrate, load_pairs
+    from semsearch.index import open_index
+
+    index = open_index(index_dir)
+    if vectors is not None:
+        _, clauses = corpus_texts(index)
+        index.vectors = vectors
+        index.clauses = dict(zip([h for h, _ in clauses], clause_vectors, strict=True))
+        index._encoder = encoder
+        index._faiss = make_faiss_index(vectors, "flat")
+    queries = load_queries(ROOT / "tests" / "data" / "queries.jsonl")
+    evaluation = evaluate(Searcher(index), queries, modes=("hybrid", "dense"))
+    report = find_duplicates(index)
+    pairs = load_pairs(ROOT / "tests" / "data" / "pairs.jsonl", index)
+    (preset,) = calibrate(report, pairs, thresholds=[report.threshold])
+    best = max(calibrate(report, pairs, thresholds=list(np.arange(0.30, 0.80, 0.01))), key=lambda r: r.f1)
+    return {
+        "ndcg_at_10": round(evaluation.overall["hybrid"].ndcg, 4),
+        "ndcg_at_10_reworded": round(evaluation.reworded["hybrid"].ndcg, 4),
+        "dense_ndcg_at_10": round(evaluation.overall["dense"].ndcg, 4),
+        "dense_ndcg_at_10_reworded": round(evaluation.reworded["dense"].ndcg, 4),
+        "duplicates_at_preset": {"precision": round(preset.precision, 3), "recall": round(preset.recall, 3)},
+        "duplicates_best_f1": {
+            "threshold": round(best.threshold, 2),
+            "precision": round(best.precision, 3),
+            "recall": round(best.recall, 3),
+            "f1": round(best.f1, 3),
+        },
+    }

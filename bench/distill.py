@@ -17,6 +17,7 @@ delta (a few MB) is written to bench/.cache/distill-delta-LOSS.pt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import shutil
@@ -26,8 +27,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from common import CACHE, ROOT, save
-from distill_linear import Teacher, corpus_texts, fit, normalised, sample_texts, score, teacher_vectors
+from common import CACHE, ROOT, corpus_texts, save, score
+from distill_linear import Teacher, fit, normalised, sample_texts, teacher_vectors
 
 TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
 
@@ -144,8 +145,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--loss", choices=("projected", "relational"), default="projected")
+    parser.add_argument("--bf16", action="store_true", help="teacher and training under bf16 autocast (AMX CPUs)")
     arguments = parser.parse_args()
     import torch
+
+    def precision():
+        return torch.autocast("cpu", dtype=torch.bfloat16) if arguments.bf16 else contextlib.nullcontext()
 
     from semsearch.build import build_index
     from semsearch.encoder import SentenceTransformerEncoder, resolve_model
@@ -160,8 +165,9 @@ def main() -> None:
         corpus_all = paragraphs + [c for _, c in clauses]
         teacher = Teacher(arguments.teacher)
         texts = sample_texts(arguments.train, paragraphs)
-        targets = teacher_vectors(teacher, texts)
-        t_corpus = teacher_vectors(teacher, corpus_all)
+        with precision():
+            targets = teacher_vectors(teacher, texts)
+            t_corpus = teacher_vectors(teacher, corpus_all)
         held_out = np.arange(len(texts)) % 10 == 0
         train_texts = [t for t, h in zip(texts, held_out, strict=True) if not h]
         test_texts = [t for t, h in zip(texts, held_out, strict=True) if h]
@@ -183,9 +189,17 @@ def main() -> None:
         distilled = Distilled(model, projection)
         before = agreement(distilled, test_texts, targets[held_out], projection is None)
         started = time.perf_counter()
-        losses = train(
-            model, projection, train_texts, targets[~held_out], arguments.epochs, arguments.batch, arguments.lr, affine
-        )
+        with precision():
+            losses = train(
+                model,
+                projection,
+                train_texts,
+                targets[~held_out],
+                arguments.epochs,
+                arguments.batch,
+                arguments.lr,
+                affine,
+            )
         seconds = time.perf_counter() - started
         after = agreement(distilled, test_texts, targets[held_out], projection is None)
         delta = {name: (a.down.detach(), a.up.detach()) for name, a in adapters.items()}
@@ -205,6 +219,7 @@ def main() -> None:
             "epochs": arguments.epochs,
             "rank": arguments.rank,
             "lr": arguments.lr,
+            "bf16": arguments.bf16,
             "train_s": round(seconds),
             "losses": [round(x, 4) for x in losses],
             "held_out_agreement_with_teacher": {"before": round(before, 4), "distilled": round(after, 4)},
@@ -214,7 +229,8 @@ def main() -> None:
             "results": results,
         }
         print(json.dumps(data, indent=2), flush=True)
-        save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}", data)
+        suffix = "-bf16" if arguments.bf16 else ""
+        save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}{suffix}", data)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

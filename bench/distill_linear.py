@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from common import CACHE, ROOT, save, scale_texts
+from common import CACHE, ROOT, corpus_texts, save, scale_texts, score
 
 
 class Mapped:
@@ -83,50 +83,6 @@ def teacher_vectors(teacher: Teacher, texts: list[str]) -> np.ndarray:
 def fit(student: np.ndarray, teacher: np.ndarray, ridge: float) -> np.ndarray:
     gram = student.T @ student + ridge * len(student) / 1000 * np.eye(student.shape[1], dtype=np.float32)
     return np.linalg.solve(gram, student.T @ teacher).astype(np.float32)
-
-
-def corpus_texts(index) -> tuple[list[str], list[tuple[str, str]]]:
-    from semsearch.clauses import split_clauses
-    from semsearch.index import content_hash
-
-    paragraphs = [p.text for p in index.paragraphs]
-    clauses = {content_hash(c): c for t in paragraphs for c in split_clauses(t)}
-    return paragraphs, [(h, c) for h, c in clauses.items() if h in index.clauses]
-
-
-def score(index_dir: Path, encoder, vectors: np.ndarray | None, clause_vectors: np.ndarray | None) -> dict:
-    """The labelled sets with the index's vectors and query encoder swapped (None: the index as built)."""
-    from semsearch import Searcher, evaluate, find_duplicates, load_queries
-    from semsearch.ann import make_faiss_index
-    from semsearch.calibration import calibrate, load_pairs
-    from semsearch.index import open_index
-
-    index = open_index(index_dir)
-    if vectors is not None:
-        _, clauses = corpus_texts(index)
-        index.vectors = vectors
-        index.clauses = dict(zip([h for h, _ in clauses], clause_vectors, strict=True))
-        index._encoder = encoder
-        index._faiss = make_faiss_index(vectors, "flat")
-    queries = load_queries(ROOT / "tests" / "data" / "queries.jsonl")
-    evaluation = evaluate(Searcher(index), queries, modes=("hybrid", "dense"))
-    report = find_duplicates(index)
-    pairs = load_pairs(ROOT / "tests" / "data" / "pairs.jsonl", index)
-    (preset,) = calibrate(report, pairs, thresholds=[report.threshold])
-    best = max(calibrate(report, pairs, thresholds=list(np.arange(0.30, 0.80, 0.01))), key=lambda r: r.f1)
-    return {
-        "ndcg_at_10": round(evaluation.overall["hybrid"].ndcg, 4),
-        "ndcg_at_10_reworded": round(evaluation.reworded["hybrid"].ndcg, 4),
-        "dense_ndcg_at_10": round(evaluation.overall["dense"].ndcg, 4),
-        "dense_ndcg_at_10_reworded": round(evaluation.reworded["dense"].ndcg, 4),
-        "duplicates_at_preset": {"precision": round(preset.precision, 3), "recall": round(preset.recall, 3)},
-        "duplicates_best_f1": {
-            "threshold": round(best.threshold, 2),
-            "precision": round(best.precision, 3),
-            "recall": round(best.recall, 3),
-            "f1": round(best.f1, 3),
-        },
-    }
 
 
 def main() -> None:

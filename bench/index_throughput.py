@@ -1,10 +1,12 @@
 """Bulk encoding on the 20k scale sample, every engine in one run: plain `SentenceTransformer.encode` (the
-baseline), onnxruntime on the exported model in fp32 (what a local build uses) and int8 (dynamic quantisation,
-measured, not adopted), a whole `build_index` with the local engine, and the Ray engine on a local cluster.
+baseline), the same model under bf16 autocast (what a large local build uses on a CPU with bf16 hardware),
+onnxruntime on the exported model in fp32 (what a build uses elsewhere) and int8 (dynamic quantisation, measured,
+not adopted), a whole `build_index` with the local engine, and the Ray engine on a local cluster.
 
 Each measurement runs in its own process, so its peak memory is its own; runs alternate engine by engine, and the
-reported time is the median of `--runs`. Vectors are compared with the baseline's (cosine per text). The int8
-model is also scored on the labelled sets (tests/data: search nDCG@10, duplicate precision and recall), beside fp32.
+reported time is the median of `--runs`. Vectors are compared with the baseline's (cosine per text). The bf16 and
+int8 vectors are also scored on the labelled sets (tests/data: search nDCG@10, duplicate precision and recall),
+beside fp32.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, save, scale_texts
+from common import ROOT, corpus_texts, save, scale_texts, score
 
-ENGINES = ("torch", "onnx-fp32", "onnx-int8", "build-local", "ray")
+ENGINES = ("torch", "torch-bf16", "onnx-fp32", "onnx-int8", "build-local", "ray")
 
 
 def own_peak_mib() -> float:
@@ -55,13 +57,17 @@ def write_numbered(texts: list[str], directory: Path) -> Path:
 def one(engine: str, workspace: Path) -> dict:
     """One timed encoding in this process; vectors saved for the parent to compare."""
     texts = json.loads((workspace / "texts.json").read_text(encoding="utf-8"))
-    from semsearch.encoder import OnnxEncoder, SentenceTransformerEncoder, resolve_model
+    from semsearch.encoder import Bf16Encoder, OnnxEncoder, SentenceTransformerEncoder, resolve_model
 
     started = time.perf_counter()
     if engine == "torch":
         model = SentenceTransformerEncoder(resolve_model(None)).model
         loaded = time.perf_counter()
         vectors = model.encode(texts, normalize_embeddings=True)
+    elif engine == "torch-bf16":
+        bf16 = Bf16Encoder(SentenceTransformerEncoder(resolve_model(None)))
+        loaded = time.perf_counter()
+        vectors = bf16.encode(texts)
     elif engine in ("onnx-fp32", "onnx-int8"):
         encoder = OnnxEncoder(workspace / ("export" if engine == "onnx-fp32" else "int8"), "m", "")
         loaded = time.perf_counter()
@@ -89,42 +95,31 @@ def one(engine: str, workspace: Path) -> dict:
     return {"seconds": seconds, "with_loading_s": time.perf_counter() - started, "peak_rss_mib": own_peak_mib()}
 
 
-def labelled_quality(workspace: Path) -> dict:
-    """fp32 against int8 on the labelled sets: the same bundled index, its vectors and query model swapped."""
-    from semsearch import Searcher, evaluate, find_duplicates, load_queries
+def labelled_quality(workspace: Path, engines: list[str]) -> dict:
+    """Each reduced-precision engine against fp32 on the labelled sets: the bundled corpus's index, its paragraph
+    and clause vectors (and FAISS index) swapped. bf16 keeps the index's fp32 query model, as a build does; int8
+    queries with the int8 model, as adopting it would."""
     from semsearch.build import build_index
-    from semsearch.calibration import calibrate, load_pairs
-    from semsearch.encoder import OnnxEncoder
-    from semsearch.index import content_hash, open_index
+    from semsearch.encoder import Bf16Encoder, OnnxEncoder, SentenceTransformerEncoder, resolve_model
+    from semsearch.index import open_index
 
     build_index([ROOT / "corpus"], workspace / "bundled")
-    queries, results = load_queries(ROOT / "tests" / "data" / "queries.jsonl"), {}
-    for name in ("fp32", "int8"):
-        index = open_index(workspace / "bundled")
-        if name == "int8":
-            encoder = OnnxEncoder(workspace / "int8", index.model_name, "")
-            index.vectors = encoder.encode([p.text for p in index.paragraphs])
-            stored = [c for c in {content_hash(c): c for c in _clauses(index)}.items() if c[0] in index.clauses]
-            index.clauses = dict(zip([h for h, _ in stored], encoder.encode([c for _, c in stored]), strict=True))
-            index._encoder = encoder
-        evaluation = evaluate(Searcher(index), queries, modes=("hybrid",))
-        report = find_duplicates(index)
-        pairs = load_pairs(ROOT / "tests" / "data" / "pairs.jsonl", index)
-        (row,) = calibrate(report, pairs, thresholds=[report.threshold])
-        results[name] = {
-            "ndcg_at_10": round(evaluation.overall["hybrid"].ndcg, 4),
-            "ndcg_at_10_reworded": round(evaluation.reworded["hybrid"].ndcg, 4),
-            "duplicates_precision": round(row.precision, 3),
-            "duplicates_recall": round(row.recall, 3),
-            "hard_negatives_flagged": row.negatives_flagged,
-        }
+    index = open_index(workspace / "bundled")
+    paragraphs, clauses = corpus_texts(index)
+    results = {"fp32": score(workspace / "bundled", None, None, None)}
+    encoders = {
+        "torch-bf16": (lambda: Bf16Encoder(SentenceTransformerEncoder(resolve_model(None))), False),
+        "onnx-int8": (lambda: OnnxEncoder(workspace / "int8", index.model_name, ""), True),
+    }
+    for engine, (load, queries_too) in encoders.items():
+        if engine in engines:
+            encoder = load()
+            vectors = encoder.encode(paragraphs + [c for _, c in clauses])
+            split = len(paragraphs)
+            results[engine] = score(
+                workspace / "bundled", encoder if queries_too else None, vectors[:split], vectors[split:]
+            )
     return results
-
-
-def _clauses(index) -> list[str]:
-    from semsearch.clauses import split_clauses
-
-    return [c for p in index.paragraphs for c in split_clauses(p.text)]
 
 
 def main() -> None:
@@ -185,7 +180,7 @@ def main() -> None:
             "cores": len(os.sched_getaffinity(0)),
             "onnx_export_s": round(export_seconds, 1),
             "engines": results,
-            "labelled_sets": labelled_quality(workspace) if "onnx-int8" in engines else None,
+            "labelled_sets": labelled_quality(workspace, engines),
         }
         print(save(arguments.name, data).read_text())
     finally:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from semsearch.encoder import (
     DEFAULT_MODEL,
     DEFAULT_MODEL_SHA256,
+    Bf16Encoder,
     OnnxEncoder,
     SentenceTransformerEncoder,
     resolve_model,
@@ -143,3 +144,51 @@ def test_a_model_with_a_dense_projection_is_embedded_with_it(st_encoder, tmp_pat
     assert index.vectors.shape == (3, 64) and np.sum(index.vectors * expected, axis=1).min() >= 0.9999
     query = index.query_encoder().encode(["marking of firearms"])
     assert query.shape == (1, 64)
+
+
+def test_bf16_vectors_agree_with_fp32_and_keep_order(st_encoder, corpus_copy):
+    """bf16 autocast (emulated where the CPU has no bf16 hardware, so this runs anywhere) changes the products'
+    rounding only: each text's vector stays within cosine 0.9999 of fp32's, on its own row, normalised."""
+    from semsearch.corpus import load_corpus
+
+    texts = [p.text for p in load_corpus([corpus_copy]).paragraphs[:40]] + TEXTS
+    done: list[int] = []
+    vectors = Bf16Encoder(st_encoder).encode(texts, progress=done.append)
+    assert vectors.shape == (len(texts), 384) and vectors.dtype == np.float32 and sum(done) == len(texts)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    agreement = np.sum(vectors * st_encoder.encode(texts), axis=1)
+    assert agreement.min() >= 0.9999, agreement.min()
+
+
+@pytest.mark.parametrize(
+    ("native", "bf16_above", "expected"),
+    [(True, 0, "Bf16Encoder"), (False, 0, "OnnxEncoder"), (True, 100, "OnnxEncoder")],
+)
+def test_a_build_embeds_in_bf16_only_when_large_and_the_cpu_has_it(
+    st_encoder, tmp_path, monkeypatch, native, bf16_above, expected
+):
+    """Below the size where bf16 pays for loading torch, or on a CPU that would emulate it, a build embeds with
+    onnxruntime fp32; either way its vectors agree with the model's fp32 ones."""
+    import semsearch.build
+    from semsearch.build import IndexConfig, build_index
+    from semsearch.index import open_index
+
+    from .conftest import small_corpus
+
+    used: list[str] = []
+    for kind in (Bf16Encoder, OnnxEncoder):
+        original = kind.encode
+
+        def spy(self, texts, progress=None, original=original, kind=kind):
+            used.append(kind.__name__)
+            return original(self, texts, progress)
+
+        monkeypatch.setattr(kind, "encode", spy)
+    monkeypatch.setattr(semsearch.build, "native_bf16", lambda: native)
+    build_index(
+        [small_corpus(tmp_path / "corpus")], tmp_path / "index", IndexConfig(bf16_above=bf16_above), encoder=st_encoder
+    )
+    assert set(used) == {expected}
+    index = open_index(tmp_path / "index")
+    agreement = np.sum(index.vectors * st_encoder.encode([p.text for p in index.paragraphs]), axis=1)
+    assert agreement.min() >= 0.9999
