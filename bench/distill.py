@@ -243,13 +243,13 @@ def main() -> None:
             "results": results,
         }
         print(json.dumps(data, indent=2), flush=True)
+        suffix = "-bf16" if arguments.bf16 else ""
+        save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}{suffix}", data)
         if arguments.save and projection is None:  # e.g. for bench/tune_dedup.py --model DIR
             merge_adapters(model[0].auto_model, adapters)
             merged = distilled.encode(corpus_all[:64])
             assert np.einsum("ij,ij->i", merged, vectors[:64]).min() > 0.9999, "merging changed the vectors"
             model.save(str(arguments.save))
-        suffix = "-bf16" if arguments.bf16 else ""
-        save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}{suffix}", data)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
