@@ -4,7 +4,11 @@ low-rank adapters on its linear layers, then score the result on the labelled se
 vectors and query encoder swapped).
 
 Two losses: `projected` trains the adapters and a 384 → 768 projection to reproduce mpnet's vectors; `relational`
-keeps MiniLM's own space and trains its cosines between the texts of a batch towards mpnet's.
+keeps MiniLM's own space and trains its cosines between the texts of a batch towards mpnet's (mapped to MiniLM's
+units by a line fitted on random pairs, or with --anchor by a slope through cosine 1; --neighbours replaces half the
+runs of 8 texts that make up a batch with a text and its 7 nearest in mpnet's space; --spans adds short runs of
+words, as long as typed queries). Duplicates are scored at today's preset and at the `precise` rule applied to
+the model's own scores.
 
 Training text: scale paragraphs (a seeded sample), their clauses, and the bundled corpus's own text; never the
 labelled queries or pairs. Teacher vectors are cached text by text in bench/.cache, so a larger --train reuses
@@ -13,7 +17,7 @@ delta (a few MB) is written to bench/.cache/distill-delta-LOSS.pt. --bf16 runs t
 bf16 autocast: on a CPU with AMX, teacher vectors 2.7× faster (53 texts/s on 2 cores), training 1.2× (12 texts/s).
 
     SEMSEARCH_SCALE=… python bench/distill.py --teacher DIR [--train 3000] [--epochs 4] [--rank 16]
-        [--loss relational] [--bf16] [--save DIR]
+        [--loss relational [--anchor] [--neighbours]] [--spans] [--bf16] [--save DIR]
 """
 
 from __future__ import annotations
@@ -89,12 +93,49 @@ class Distilled:
             return normalised((self.projection(pooled) if self.projection is not None else pooled).numpy())
 
 
+def query_spans(texts: list[str], seed: int = 3) -> list[str]:
+    """2 to 8 consecutive words from each text, as short as a typed query: paragraphs and clauses alone never show
+    the student a text of a query's length."""
+    rng = np.random.default_rng(seed)
+    spans = []
+    for text in texts:
+        words = text.split()
+        length = min(len(words), int(rng.integers(2, 9)))
+        start = int(rng.integers(0, len(words) - length + 1))
+        spans.append(" ".join(words[start : start + length]).strip(",;:.()"))
+    return spans
+
+
+def nearest(texts: list[str], vectors: np.ndarray, k: int = 7) -> np.ndarray:
+    """Each text's k nearest by the teacher's cosine, leaving out its own clauses and the paragraph it is a clause
+    of (they already share its run), so a group of neighbours holds the near-repeats a duplicates report judges."""
+    found = np.zeros((len(texts), k), dtype=np.int64)
+    for start in range(0, len(texts), 2048):
+        similarities = vectors[start : start + 2048] @ vectors.T
+        for offset, row in enumerate(similarities):
+            i = start + offset
+            top = np.argpartition(-row, 4 * k)[: 4 * k + 1]
+            others = [j for j in top[np.argsort(-row[top])] if j != i and texts[j] not in texts[i]]
+            others = [j for j in others if texts[i] not in texts[j]][:k]
+            found[i] = others + [others[-1]] * (k - len(others)) if others else i
+    return found
+
+
 def train(
-    model, projection, texts: list[str], targets: np.ndarray, epochs: int, batch: int, lr: float, affine=None
+    model,
+    projection,
+    texts: list[str],
+    targets: np.ndarray,
+    epochs: int,
+    batch: int,
+    lr: float,
+    affine=None,
+    neighbours: np.ndarray | None = None,
 ) -> list[float]:
     """With a projection: the student's vectors, projected, should be the teacher's (cosine loss). Without one
     (relational): the student keeps its own space, and its cosines between the texts of a batch should be the
-    teacher's, through the affine map `affine` fitted on the untrained student."""
+    teacher's, through the affine map `affine` fitted on the untrained student. With `neighbours`, half the runs
+    give way to a random text and its nearest neighbours in the teacher's space."""
     import torch
 
     extra = list(projection.parameters()) if projection is not None else []
@@ -109,6 +150,10 @@ def train(
     for epoch in range(epochs):
         if projection is None:  # runs of 8 neighbours in sorted order (a paragraph beside its first clause), mixed
             runs = np.array_split(np.arange(len(texts)), max(1, len(texts) // 8))
+            if neighbours is not None:
+                seeds = rng.choice(len(texts), size=len(runs) // 2, replace=False)
+                kept = [runs[i] for i in rng.permutation(len(runs))[: len(runs) - len(seeds)]]
+                runs = kept + [np.array([s, *neighbours[s]]) for s in seeds]
             order = np.concatenate([runs[i] for i in rng.permutation(len(runs))])
         else:  # batches of similar length (little padding), visited in random order
             order = np.argsort(lengths + rng.uniform(0, 40, len(texts)))
@@ -133,7 +178,7 @@ def train(
             loss.backward()
             optimiser.step()
             schedule.step()
-            total += float(loss) * len(rows)
+            total += float(loss.detach()) * len(rows)
         losses.append(total / len(texts))
         print(f"epoch {epoch + 1}: loss {losses[-1]:.4f} in {time.perf_counter() - started:.0f} s", flush=True)
     model.eval()
@@ -159,6 +204,13 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--loss", choices=("projected", "relational"), default="projected")
     parser.add_argument("--bf16", action="store_true", help="teacher and training under bf16 autocast (AMX CPUs)")
+    parser.add_argument(
+        "--anchor", action="store_true", help="relational: map the teacher's cosines so that 1 stays 1 (a slope only)"
+    )
+    parser.add_argument(
+        "--neighbours", action="store_true", help="relational: half the runs are a text and its teacher neighbours"
+    )
+    parser.add_argument("--spans", action="store_true", help="also train on a short run of words from each paragraph")
     parser.add_argument("--save", type=Path, help="also save the relational student, merged, as a model directory")
     arguments = parser.parse_args()
     import torch
@@ -179,6 +231,9 @@ def main() -> None:
         corpus_all = paragraphs + [c for _, c in clauses]
         teacher = Teacher(arguments.teacher)
         texts = sample_texts(arguments.train, paragraphs)
+        if arguments.spans:  # from every other text of over 8 words (paragraphs and long clauses), for the time
+            long_texts = [t for t in texts if len(t.split()) > 8][::2]
+            texts = sorted(set(texts) | {span for span in query_spans(long_texts) if span})
         with precision():
             targets = teacher_vectors(teacher, texts)
             t_corpus = teacher_vectors(teacher, corpus_all)
@@ -197,7 +252,11 @@ def main() -> None:
             pairs = np.random.default_rng(2).integers(0, len(texts), size=(20_000, 2))
             s_cos = np.einsum("ij,ij->i", student[pairs[:, 0]], student[pairs[:, 1]])
             t_cos = np.einsum("ij,ij->i", targets[pairs[:, 0]], targets[pairs[:, 1]])
-            affine = tuple(float(x) for x in np.polyfit(t_cos, s_cos, 1))
+            if arguments.anchor:  # near-repeats keep their closeness: a teacher cosine of 1 asks for 1
+                slope = float(np.dot(s_cos - 1, t_cos - 1) / np.dot(t_cos - 1, t_cos - 1))
+                affine = (slope, 1 - slope)
+            else:
+                affine = tuple(float(x) for x in np.polyfit(t_cos, s_cos, 1))
             print("affine", affine, "pair correlation before", float(np.corrcoef(s_cos, t_cos)[0, 1]), flush=True)
         adapters = add_adapters(model[0].auto_model, arguments.rank)
         distilled = Distilled(model, projection)
@@ -213,6 +272,7 @@ def main() -> None:
                 arguments.batch,
                 arguments.lr,
                 affine,
+                nearest(train_texts, targets[~held_out]) if arguments.neighbours else None,
             )
         seconds = time.perf_counter() - started
         after = agreement(distilled, test_texts, targets[held_out], projection is None)
@@ -238,12 +298,16 @@ def main() -> None:
             "losses": [round(x, 4) for x in losses],
             "held_out_agreement_with_teacher": {"before": round(before, 4), "distilled": round(after, 4)},
             "loss": arguments.loss,
+            "anchor": arguments.anchor,
+            "neighbours": arguments.neighbours,
+            "spans": arguments.spans,
+            "affine": affine,
             "delta_parameters": sum(a.numel() + b.numel() for a, b in delta.values())
             + (projection.weight.numel() if projection is not None else 0),
             "results": results,
         }
         print(json.dumps(data, indent=2), flush=True)
-        suffix = "-bf16" if arguments.bf16 else ""
+        suffix = "".join(f"-{flag}" for flag in ("bf16", "anchor", "neighbours", "spans") if getattr(arguments, flag))
         save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}{suffix}", data)
         if arguments.save and projection is None:  # e.g. for bench/tune_dedup.py --model DIR
             merge_adapters(model[0].auto_model, adapters)

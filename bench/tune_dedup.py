@@ -2,7 +2,7 @@
 
 Precision counts every flagged pair in the corpus (the labelled duplicates are taken as the complete set), so
 the numbers are comparable with an all-pairs evaluation. Baselines: raw cosine and word-set Jaccard thresholds.
-The presets follow rules (see `presets`), and the script says whether semsearch.dedup.PRESETS still matches them.
+The presets follow rules (see `common.presets`), and the script says whether semsearch.dedup.PRESETS still matches them.
 `--model NAME_OR_PATH` repeats the whole search with another sentence-transformers model (results saved as
 tune_dedup-MODEL.json beside the default's).
 """
@@ -16,11 +16,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, save
+from common import ROOT, presets, save
 
 from semsearch import DedupConfig, Weights, build_index, calibrate, find_duplicates, load_pairs, open_index
 from semsearch.build import IndexConfig
-from semsearch.calibration import CalibrationRow
 from semsearch.corpus import paragraph_row
 from semsearch.dedup import PRESETS
 
@@ -33,19 +32,6 @@ def best_f1(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float,
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-9)
     best = int(f1.argmax())
     return float(f1[best]), float(precision[best]), float(recall[best]), float(scores[order][best])
-
-
-def presets(rows: list[CalibrationRow], negatives: int) -> dict[str, CalibrationRow]:
-    """precise: the lowest threshold keeping precision >= 0.80 with at most 2 hard negatives in 25 flagged (the
-    issue's targets); balanced: the best F1; thorough: the highest threshold reaching recall 0.70."""
-    safe = [r for r in rows if r.precision >= 0.8 and r.negatives_flagged <= 0.08 * negatives]
-    reaching = [r for r in rows if r.recall >= 0.7]
-    chosen = {"balanced": max(rows, key=lambda r: r.f1)}
-    if safe:  # another model may meet neither rule
-        chosen["precise"] = min(safe, key=lambda r: r.threshold)
-    if reaching:
-        chosen["thorough"] = max(reaching, key=lambda r: r.threshold)
-    return chosen
 
 
 def main() -> None:
