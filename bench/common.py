@@ -11,10 +11,12 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semsearch.calibration import CalibrationRow
+if TYPE_CHECKING:
+    from semsearch.calibration import CalibrationRow
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -89,6 +91,18 @@ def presets(rows: list[CalibrationRow], negatives: int) -> dict[str, Calibration
     return chosen
 
 
+def summary(row: CalibrationRow, *fields: str) -> dict:
+    """The named fields of a calibration row, rounded as the results files print them."""
+    values = {
+        "threshold": round(row.threshold, 2),
+        "precision": round(row.precision, 3),
+        "recall": round(row.recall, 3),
+        "f1": round(row.f1, 3),
+        "hard_negatives": row.negatives_flagged,
+    }
+    return {field: values[field] for field in fields}
+
+
 def score(index_dir: Path, encoder, vectors: np.ndarray | None, clause_vectors: np.ndarray | None) -> dict:
     """The labelled sets with the index's vectors and query encoder swapped (None: the index as built)."""
     from semsearch import Searcher, evaluate, find_duplicates, load_queries
@@ -111,29 +125,14 @@ def score(index_dir: Path, encoder, vectors: np.ndarray | None, clause_vectors: 
     rows = calibrate(report, pairs, thresholds=list(np.arange(0.30, 0.80, 0.01)))
     best = max(rows, key=lambda r: r.f1)
     own = presets(rows, sum(not p.duplicate for p in pairs)).get("precise")
+    fields = ("threshold", "precision", "recall", "hard_negatives")
     return {
         "ndcg_at_10": round(evaluation.overall["hybrid"].ndcg, 4),
         "ndcg_at_10_reworded": round(evaluation.reworded["hybrid"].ndcg, 4),
         "dense_ndcg_at_10": round(evaluation.overall["dense"].ndcg, 4),
         "dense_ndcg_at_10_reworded": round(evaluation.reworded["dense"].ndcg, 4),
-        "duplicates_at_preset": {
-            "precision": round(preset.precision, 3),
-            "recall": round(preset.recall, 3),
-            "hard_negatives": preset.negatives_flagged,
-        },
+        "duplicates_at_preset": summary(preset, "precision", "recall", "hard_negatives"),
         # the `precise` rule applied to this model's own scores, as a preset re-calibrated for it would be
-        "duplicates_at_own_precise": None
-        if own is None
-        else {
-            "threshold": round(own.threshold, 2),
-            "precision": round(own.precision, 3),
-            "recall": round(own.recall, 3),
-            "hard_negatives": own.negatives_flagged,
-        },
-        "duplicates_best_f1": {
-            "threshold": round(best.threshold, 2),
-            "precision": round(best.precision, 3),
-            "recall": round(best.recall, 3),
-            "f1": round(best.f1, 3),
-        },
+        "duplicates_at_own_precise": summary(own, *fields) if own else None,
+        "duplicates_best_f1": summary(best, "threshold", "precision", "recall", "f1"),
     }

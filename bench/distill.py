@@ -115,8 +115,8 @@ def nearest(texts: list[str], vectors: np.ndarray, k: int = 7) -> np.ndarray:
         for offset, row in enumerate(similarities):
             i = start + offset
             top = np.argpartition(-row, 4 * k)[: 4 * k + 1]
-            others = [j for j in top[np.argsort(-row[top])] if j != i and texts[j] not in texts[i]]
-            others = [j for j in others if texts[i] not in texts[j]][:k]
+            ranked = top[np.argsort(-row[top])]  # a text is inside itself, so the test below leaves it out too
+            others = [j for j in ranked if texts[j] not in texts[i] and texts[i] not in texts[j]][:k]
             found[i] = others + [others[-1]] * (k - len(others)) if others else i
     return found
 
