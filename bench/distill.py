@@ -5,10 +5,11 @@ vectors and query encoder swapped).
 
 Two losses: `projected` trains the adapters and a 384 → 768 projection to reproduce mpnet's vectors; `relational`
 keeps MiniLM's own space and trains its cosines between the texts of a batch towards mpnet's (mapped to MiniLM's
-units by a line fitted on random pairs, or with --anchor by a slope through cosine 1; --neighbours replaces half the
-runs of 8 texts that make up a batch with a text and its 7 nearest in mpnet's space; --spans adds short runs of
-words, as long as typed queries). Duplicates are scored at today's preset and at the `precise` rule applied to
-the model's own scores.
+units by a line fitted on random pairs, with --anchor by a slope through cosine 1, or with --quantile by matching
+quantiles; --neighbours replaces half the runs of 8 texts that make up a batch with a text and its 7 nearest in
+mpnet's space; --listwise W adds W × the KL divergence of each text's in-batch ranking from the teacher's; --spans
+adds short runs of words, as long as typed queries; bench/soup.py averages saved students). Duplicates are
+scored at today's preset and at the `precise` rule applied to the model's own scores.
 
 Training text: scale paragraphs (a seeded sample), their clauses, and the bundled corpus's own text; never the
 labelled queries or pairs. Teacher vectors are cached text by text in bench/.cache, so a larger --train reuses
@@ -17,7 +18,7 @@ delta (a few MB) is written to bench/.cache/distill-delta-LOSS.pt. --bf16 runs t
 bf16 autocast: on a CPU with AMX, teacher vectors 2.7× faster (53 texts/s on 2 cores), training 1.2× (12 texts/s).
 
     SEMSEARCH_SCALE=… python bench/distill.py --teacher DIR [--train 3000] [--epochs 4] [--rank 16]
-        [--loss relational [--anchor] [--neighbours]] [--spans] [--bf16] [--save DIR]
+        [--loss relational [--anchor | --quantile] [--neighbours] [--listwise W]] [--spans] [--bf16] [--save DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,7 @@ from common import CACHE, ROOT, corpus_texts, save, score
 from distill_linear import Teacher, fit, normalised, sample_texts, teacher_vectors
 
 TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+TEMPERATURE = 0.05  # --listwise: in the student's cosine units
 
 
 def add_adapters(model, rank: int):
@@ -106,6 +109,30 @@ def query_spans(texts: list[str], seed: int = 3) -> list[str]:
     return spans
 
 
+def affine_map(slope: float, intercept: float, cosines):
+    return slope * cosines + intercept
+
+
+def quantile_map(teacher: np.ndarray, student: np.ndarray, knots: int = 201) -> Callable:
+    """The monotone map sending each quantile of the teacher's cosines (on the same pairs) to the student's, and a
+    teacher cosine of 1 to 1: like --anchor it keeps near-repeats close, without a slope that pushes unrelated
+    texts below zero."""
+    import torch
+
+    levels = np.linspace(0, 1, knots)
+    xs, ys = np.quantile(teacher, levels), np.quantile(student, levels)
+    xs, first = np.unique(xs, return_index=True)
+    xs, ys = np.append(xs, 1.0), np.append(ys[first], 1.0)
+    x, y = torch.tensor(xs, dtype=torch.float32), torch.tensor(ys, dtype=torch.float32)
+
+    def mapped(cosines):
+        c = cosines.float().clamp(float(x[0]), 1.0)
+        i = torch.bucketize(c, x).clamp(1, len(x) - 1)
+        return y[i - 1] + (c - x[i - 1]) * (y[i] - y[i - 1]) / (x[i] - x[i - 1])
+
+    return mapped
+
+
 def nearest(texts: list[str], vectors: np.ndarray, k: int = 7) -> np.ndarray:
     """Each text's k nearest by the teacher's cosine, leaving out its own clauses and the paragraph it is a clause
     of (they already share its run), so a group of neighbours holds the near-repeats a duplicates report judges."""
@@ -129,13 +156,17 @@ def train(
     epochs: int,
     batch: int,
     lr: float,
-    affine=None,
+    mapping: Callable | None = None,
     neighbours: np.ndarray | None = None,
+    listwise: float = 0.0,
 ) -> list[float]:
     """With a projection: the student's vectors, projected, should be the teacher's (cosine loss). Without one
     (relational): the student keeps its own space, and its cosines between the texts of a batch should be the
-    teacher's, through the affine map `affine` fitted on the untrained student. With `neighbours`, half the runs
-    give way to a random text and its nearest neighbours in the teacher's space."""
+    teacher's, through `mapping` (the teacher's cosines in the untrained student's units). With `neighbours`, half
+    the runs give way to a random text and its nearest neighbours in the teacher's space. With `listwise`, each text's
+    ranking of the others in its batch is trained too: the KL divergence from the teacher's softmax over its
+    mapped cosines to the student's (temperature TEMPERATURE), which weighs the nearest, where a ranking is
+    decided, above the many unrelated pairs that dominate the squared error."""
     import torch
 
     extra = list(projection.parameters()) if projection is not None else []
@@ -172,8 +203,15 @@ def train(
             else:
                 predicted = torch.nn.functional.normalize(pooled, dim=-1)
                 off = ~torch.eye(len(rows), dtype=torch.bool)
-                wanted = affine[0] * (target @ target.T) + affine[1]
-                loss = ((predicted @ predicted.T - wanted)[off] ** 2).mean()
+                wanted = mapping(target @ target.T)
+                cosines = predicted @ predicted.T
+                loss = ((cosines - wanted)[off] ** 2).mean()
+                if listwise:
+                    hidden = torch.full_like(cosines, -torch.inf).where(~off, 0.0)  # a text is not its own answer
+                    aimed = torch.log_softmax((wanted.float() + hidden) / TEMPERATURE, dim=-1)
+                    found = torch.log_softmax((cosines.float() + hidden) / TEMPERATURE, dim=-1)
+                    divergence = (aimed.exp() * (aimed - found)).where(off, 0.0).sum(-1).mean()
+                    loss = loss + listwise * divergence
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -208,11 +246,19 @@ def main() -> None:
         "--anchor", action="store_true", help="relational: map the teacher's cosines so that 1 stays 1 (a slope only)"
     )
     parser.add_argument(
+        "--quantile", action="store_true", help="relational: map the teacher's cosines by matching quantiles, 1 to 1"
+    )
+    parser.add_argument(
         "--neighbours", action="store_true", help="relational: half the runs are a text and its teacher neighbours"
+    )
+    parser.add_argument(
+        "--listwise", type=float, default=0.0, help="relational: weight of the in-batch ranking (KL) term"
     )
     parser.add_argument("--spans", action="store_true", help="also train on a short run of words from each paragraph")
     parser.add_argument("--save", type=Path, help="also save the relational student, merged, as a model directory")
     arguments = parser.parse_args()
+    if arguments.anchor and arguments.quantile:
+        parser.error("--anchor and --quantile are two maps of the teacher's cosines: choose one")
     import torch
 
     def precision():
@@ -243,7 +289,7 @@ def main() -> None:
 
         model = SentenceTransformerEncoder(resolve_model(None)).model
         student = model.encode(texts, batch_size=32)
-        projection, affine = None, None
+        projection, affine, mapping = None, None, None
         if arguments.loss == "projected":
             projection = torch.nn.Linear(student.shape[1], targets.shape[1], bias=False)
             with torch.no_grad():  # start from the ridge map, the best the frozen model can do
@@ -252,11 +298,15 @@ def main() -> None:
             pairs = np.random.default_rng(2).integers(0, len(texts), size=(20_000, 2))
             s_cos = np.einsum("ij,ij->i", student[pairs[:, 0]], student[pairs[:, 1]])
             t_cos = np.einsum("ij,ij->i", targets[pairs[:, 0]], targets[pairs[:, 1]])
-            if arguments.anchor:  # near-repeats keep their closeness: a teacher cosine of 1 asks for 1
-                slope = float(np.dot(s_cos - 1, t_cos - 1) / np.dot(t_cos - 1, t_cos - 1))
-                affine = (slope, 1 - slope)
+            if arguments.quantile:
+                mapping = quantile_map(t_cos, s_cos)
             else:
-                affine = tuple(float(x) for x in np.polyfit(t_cos, s_cos, 1))
+                if arguments.anchor:  # near-repeats keep their closeness: a teacher cosine of 1 asks for 1
+                    slope = float(np.dot(s_cos - 1, t_cos - 1) / np.dot(t_cos - 1, t_cos - 1))
+                    affine = (slope, 1 - slope)
+                else:
+                    affine = tuple(float(x) for x in np.polyfit(t_cos, s_cos, 1))
+                mapping = partial(affine_map, *affine)
             print("affine", affine, "pair correlation before", float(np.corrcoef(s_cos, t_cos)[0, 1]), flush=True)
         adapters = add_adapters(model[0].auto_model, arguments.rank)
         distilled = Distilled(model, projection)
@@ -271,8 +321,9 @@ def main() -> None:
                 arguments.epochs,
                 arguments.batch,
                 arguments.lr,
-                affine,
+                mapping,
                 nearest(train_texts, targets[~held_out]) if arguments.neighbours else None,
+                arguments.listwise,
             )
         seconds = time.perf_counter() - started
         after = agreement(distilled, test_texts, targets[held_out], projection is None)
@@ -301,13 +352,17 @@ def main() -> None:
             "anchor": arguments.anchor,
             "neighbours": arguments.neighbours,
             "spans": arguments.spans,
+            "listwise": arguments.listwise,
             "affine": affine,
+            "quantile": arguments.quantile,
             "delta_parameters": sum(a.numel() + b.numel() for a, b in delta.values())
             + (projection.weight.numel() if projection is not None else 0),
             "results": results,
         }
         print(json.dumps(data, indent=2), flush=True)
-        suffix = "".join(f"-{flag}" for flag in ("bf16", "anchor", "neighbours", "spans") if getattr(arguments, flag))
+        flags = ("bf16", "anchor", "quantile", "neighbours", "spans")
+        suffix = "".join(f"-{flag}" for flag in flags if getattr(arguments, flag))
+        suffix += f"-listwise{arguments.listwise:g}" if arguments.listwise else ""
         save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}{suffix}", data)
         if arguments.save and projection is None:  # e.g. for bench/tune_dedup.py --model DIR
             merge_adapters(model[0].auto_model, adapters)

@@ -2,11 +2,13 @@
 
 Prints nDCG@10 overall and on the reworded queries for: dense, lexical, reciprocal-rank fusion, and
 cosine + w × (BM25 / its per-query ceiling) for a grid of w. The default in semsearch/search.py is the w with the
-best overall nDCG@10 among those that keep the reworded queries within 0.03 of dense alone.
+best overall nDCG@10 among those that keep the reworded queries within 0.03 of dense alone. `--model NAME_OR_PATH`
+repeats it with another sentence-transformers model (results saved as tune_hybrid-MODEL.json beside the default's).
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 from common import ROOT, save
 
 from semsearch import Searcher, build_index, evaluate, load_queries, open_index
+from semsearch.build import IndexConfig
 from semsearch.evaluation import ndcg_at
 
 WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
@@ -38,8 +41,11 @@ def rrf(searcher: Searcher, queries: list, k: int = 60) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", help="a sentence-transformers model name or directory (default: the bundled one)")
+    model = parser.parse_args().model
     workspace = Path(tempfile.mkdtemp(prefix="semsearch-tune-"))
-    build_index([ROOT / "corpus"], workspace / "index")
+    build_index([ROOT / "corpus"], workspace / "index", IndexConfig(model=model))
     searcher = Searcher(open_index(workspace / "index"))
     queries = load_queries(ROOT / "tests" / "data" / "queries.jsonl")
     rows = {}
@@ -58,8 +64,9 @@ def main() -> None:
     for name, (overall, reworded) in rows.items():
         print(f"{name:18s} {overall:8.3f} {reworded:9.3f}{'   <- chosen' if name == f'hybrid w={chosen}' else ''}")
     save(
-        "tune_hybrid",
+        f"tune_hybrid-{Path(model).name}" if model else "tune_hybrid",
         {
+            "model": Path(model).name if model else "default",
             "queries": len(queries),
             "chosen_weight": chosen,
             "rows": {k: {"ndcg": round(v[0], 4), "reworded_ndcg": round(v[1], 4)} for k, v in rows.items()},
