@@ -300,12 +300,12 @@ def main() -> None:
             t_cos = np.einsum("ij,ij->i", targets[pairs[:, 0]], targets[pairs[:, 1]])
             if arguments.quantile:
                 mapping = quantile_map(t_cos, s_cos)
+            elif arguments.anchor:  # near-repeats keep their closeness: a teacher cosine of 1 asks for 1
+                slope = float(np.dot(s_cos - 1, t_cos - 1) / np.dot(t_cos - 1, t_cos - 1))
+                affine = (slope, 1 - slope)
             else:
-                if arguments.anchor:  # near-repeats keep their closeness: a teacher cosine of 1 asks for 1
-                    slope = float(np.dot(s_cos - 1, t_cos - 1) / np.dot(t_cos - 1, t_cos - 1))
-                    affine = (slope, 1 - slope)
-                else:
-                    affine = tuple(float(x) for x in np.polyfit(t_cos, s_cos, 1))
+                affine = tuple(float(x) for x in np.polyfit(t_cos, s_cos, 1))
+            if affine is not None:
                 mapping = partial(affine_map, *affine)
             print("affine", affine, "pair correlation before", float(np.corrcoef(s_cos, t_cos)[0, 1]), flush=True)
         adapters = add_adapters(model[0].auto_model, arguments.rank)

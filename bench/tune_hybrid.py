@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", help="a sentence-transformers model name or directory (default: the bundled one)")
     model = parser.parse_args().model
+    model_name = Path(model).name if model else "default"
     workspace = Path(tempfile.mkdtemp(prefix="semsearch-tune-"))
     build_index([ROOT / "corpus"], workspace / "index", IndexConfig(model=model))
     searcher = Searcher(open_index(workspace / "index"))
@@ -64,9 +65,9 @@ def main() -> None:
     for name, (overall, reworded) in rows.items():
         print(f"{name:18s} {overall:8.3f} {reworded:9.3f}{'   <- chosen' if name == f'hybrid w={chosen}' else ''}")
     save(
-        f"tune_hybrid-{Path(model).name}" if model else "tune_hybrid",
+        f"tune_hybrid-{model_name}" if model else "tune_hybrid",
         {
-            "model": Path(model).name if model else "default",
+            "model": model_name,
             "queries": len(queries),
             "chosen_weight": chosen,
             "rows": {k: {"ndcg": round(v[0], 4), "reworded_ndcg": round(v[1], 4)} for k, v in rows.items()},
