@@ -103,20 +103,42 @@ def summary(row: CalibrationRow, *fields: str) -> dict:
     return {field: values[field] for field in fields}
 
 
-def score(index_dir: Path, encoder, vectors: np.ndarray | None, clause_vectors: np.ndarray | None) -> dict:
-    """The labelled sets with the index's vectors and query encoder swapped (None: the index as built)."""
-    from semsearch import Searcher, evaluate, find_duplicates, load_queries
+def swapped(index_dir: Path, encoder, vectors: np.ndarray | None, clause_vectors: np.ndarray | None):
+    """The index with its query encoder and vectors swapped (None: the index's own)."""
     from semsearch.ann import make_faiss_index
-    from semsearch.calibration import calibrate, load_pairs
     from semsearch.index import open_index
 
     index = open_index(index_dir)
+    if encoder is not None:  # a query-side student keeps the index's own vectors
+        index._encoder = encoder
     if vectors is not None:
         _, clauses = corpus_texts(index)
         index.vectors = vectors
         index.clauses = dict(zip([h for h, _ in clauses], clause_vectors, strict=True))
-        index._encoder = encoder
         index._faiss = make_faiss_index(vectors, "flat")
+    return index
+
+
+def query_ndcgs(index_dir: Path, encoder, mode: str = "hybrid") -> dict[str, float]:
+    """Each labelled query's nDCG@10 with the query encoder swapped, for listing what a model wins and loses."""
+    from semsearch import Searcher, load_queries
+    from semsearch.evaluation import ndcg_at
+
+    searcher = Searcher(swapped(index_dir, encoder, None, None))
+    found = {}
+    for labelled in load_queries(ROOT / "tests" / "data" / "queries.jsonl"):
+        hits = searcher.search(labelled.query, k=100, mode=mode).hits
+        ranked = [h.paragraph.number for h in hits if labelled.doc is None or h.paragraph.doc == labelled.doc]
+        found[labelled.query] = round(ndcg_at(ranked, labelled.relevant, 10), 4)
+    return found
+
+
+def score(index_dir: Path, encoder, vectors: np.ndarray | None, clause_vectors: np.ndarray | None) -> dict:
+    """The labelled sets with the index's query encoder and vectors swapped (None: the index's own)."""
+    from semsearch import Searcher, evaluate, find_duplicates, load_queries
+    from semsearch.calibration import calibrate, load_pairs
+
+    index = swapped(index_dir, encoder, vectors, clause_vectors)
     queries = load_queries(ROOT / "tests" / "data" / "queries.jsonl")
     evaluation = evaluate(Searcher(index), queries, modes=("hybrid", "dense"))
     report = find_duplicates(index)
