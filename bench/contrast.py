@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 from common import CACHE, ROOT, corpus_texts, query_ndcgs, save, scale_texts, score
-from distill import Distilled, add_adapters, merge_adapters
+from distill import Distilled, add_adapters, save_merged
+from distill_linear import cached_vectors
 
 SCALE = 20.0  # InfoNCE logits: cosine / 0.05
 SHORTEST = 20  # words: a paragraph must keep some text once its crop is taken out
@@ -102,22 +103,9 @@ def train(
 
 
 def base_vectors(base: Distilled, answers: list[str]) -> np.ndarray:
-    """The untrained model's vectors of the answers, cached text by text in bench/.cache: a larger --train crops
-    the same first paragraphs the same way, so it reuses them."""
-    path = CACHE / "contrast-answer-bank.npz"
-    bank: dict[str, np.ndarray] = {}
-    if path.exists():
-        stored = np.load(path, allow_pickle=False)
-        bank = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
-    missing = sorted(set(answers) - bank.keys())
-    if missing:
-        started = time.perf_counter()
-        bank |= dict(zip(missing, base.encode(missing), strict=True))
-        print(f"base vectors of {len(missing)} new answers in {time.perf_counter() - started:.0f} s", flush=True)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        names = list(bank)
-        np.savez(path, texts=np.array(names), vectors=np.stack([bank[n] for n in names]))
-    return np.stack([bank[a] for a in answers])
+    """The untrained model's vectors of the answers, cached: a larger --train crops the same first paragraphs the
+    same way, so it reuses them."""
+    return cached_vectors(base, answers, CACHE / "contrast-answer-bank.npz", "base")
 
 
 def retrieval_at_1(encoder: Distilled, queries: list[str], answers: np.ndarray) -> float:
@@ -213,10 +201,7 @@ def main() -> None:
         name = f"contrast-{data['sides']}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}-lr{arguments.lr:g}"
         save(name + ("-bf16" if arguments.bf16 else ""), data)
         if arguments.save:  # e.g. for bench/soup.py or bench/tune_dedup.py --model DIR
-            merge_adapters(model[0].auto_model, adapters)
-            merged = student.encode(corpus_all[:64])
-            assert np.einsum("ij,ij->i", merged, vectors[:64]).min() > 0.9999, "merging changed the vectors"
-            model.save(str(arguments.save))
+            save_merged(student, adapters, corpus_all[:64], vectors[:64], arguments.save)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

@@ -80,6 +80,14 @@ def merge_adapters(model, adapters: dict) -> None:
             setattr(model.get_submodule(parent), child, wrapper.base)
 
 
+def save_merged(student: Distilled, adapters: dict, texts: list[str], vectors: np.ndarray, directory: Path) -> None:
+    """Fold the adapters in and save the student as a plain model, checking it still gives `vectors` for `texts`."""
+    merge_adapters(student.model[0].auto_model, adapters)
+    merged = student.encode(texts)
+    assert np.einsum("ij,ij->i", merged, vectors).min() > 0.9999, "merging changed the vectors"
+    student.model.save(str(directory))
+
+
 class Distilled:
     """MiniLM with its adapters and projection, as an encoder for scoring."""
 
@@ -365,10 +373,7 @@ def main() -> None:
         suffix += f"-listwise{arguments.listwise:g}" if arguments.listwise else ""
         save(f"distill-{arguments.loss}-{arguments.train}-r{arguments.rank}-e{arguments.epochs}{suffix}", data)
         if arguments.save and projection is None:  # e.g. for bench/tune_dedup.py --model DIR
-            merge_adapters(model[0].auto_model, adapters)
-            merged = distilled.encode(corpus_all[:64])
-            assert np.einsum("ij,ij->i", merged, vectors[:64]).min() > 0.9999, "merging changed the vectors"
-            model.save(str(arguments.save))
+            save_merged(distilled, adapters, corpus_all[:64], vectors[:64], arguments.save)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

@@ -62,19 +62,23 @@ def sample_texts(count: int, corpus: list[str], seed: int = 0) -> list[str]:
 
 
 def teacher_vectors(teacher: Teacher, texts: list[str]) -> np.ndarray:
-    """Teacher vectors are the slow part (about 8× MiniLM's time): cached text by text in bench/.cache, so only
-    texts not seen before are encoded."""
-    path = CACHE / "distill-teacher-bank.npz"
+    """Teacher vectors are the slow part (about 8× MiniLM's time): cached, so only texts not seen before are
+    encoded."""
+    return cached_vectors(teacher, texts, CACHE / "distill-teacher-bank.npz", "teacher")
+
+
+def cached_vectors(encoder, texts: list[str], path: Path, label: str) -> np.ndarray:
+    """`encoder`'s vectors of `texts`, kept text by text in the bank at `path`, encoding only the texts missing."""
     bank: dict[str, np.ndarray] = {}
     if path.exists():
         stored = np.load(path, allow_pickle=False)
         bank = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
-    missing = [t for t in texts if t not in bank]
+    missing = list(dict.fromkeys(t for t in texts if t not in bank))
     if missing:
         started = time.perf_counter()
-        bank |= dict(zip(missing, teacher.encode(missing), strict=True))
-        print(f"teacher: {len(missing)} new texts in {time.perf_counter() - started:.0f} s", flush=True)
-        CACHE.mkdir(parents=True, exist_ok=True)
+        bank |= dict(zip(missing, encoder.encode(missing), strict=True))
+        print(f"{label}: {len(missing)} new texts in {time.perf_counter() - started:.0f} s", flush=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         names = list(bank)
         np.savez(path, texts=np.array(names), vectors=np.stack([bank[n] for n in names]))
     return np.stack([bank[t] for t in texts])
